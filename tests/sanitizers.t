@@ -1,0 +1,31 @@
+#!/bin/sh
+# The unit tests, the fuzz corpora and the system tests marked "# smoke",
+# all run against the AddressSanitizer+UndefinedBehaviorSanitizer build.
+top=${NQ_TOP:-$(cd "$(dirname "$0")/.." && pwd)}
+cd "$top" || exit 1
+n=0
+say() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
+for t in build-asan/tests/unit/*.t; do
+	[ -x "$t" ] || continue
+	out=$("$t" 2>&1); rc=$?
+	[ $rc = 0 ] || printf '%s\n' "$out" | sed 's/^/# /'
+	say $rc "asan unit $(basename "$t")"
+done
+for f in build-asan/tests/fuzz/fuzz-*; do
+	[ -x "$f" ] || continue
+	name=$(basename "$f")
+	corpus=tests/fuzz/corpus/${name#fuzz-}
+	[ -d "$corpus" ] || { say 1 "fuzz corpus missing for $name"; continue; }
+	out=$("$f" "$corpus" 2>&1); rc=$?
+	[ $rc = 0 ] || printf '%s\n' "$out" | tail -20 | sed 's/^/# /'
+	say $rc "asan fuzz corpus $name"
+done
+for t in tests/system/*.t tests/system/*/*.t; do
+	[ -f "$t" ] || continue
+	grep -q '^# smoke' "$t" || continue
+	out=$(NQ_BUILD="$top/build-asan" "$top/$t" 2>&1); rc=$?
+	if [ $rc = 0 ] && printf '%s\n' "$out" | grep -q '^not ok'; then rc=1; fi
+	[ $rc = 0 ] || printf '%s\n' "$out" | grep -v '^ok' | tail -30 | sed 's/^/# /'
+	say $rc "asan smoke $t"
+done
+echo "1..$n"

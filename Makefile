@@ -9,7 +9,7 @@
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 XCFLAGS  = -std=c17 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Isrc
-LDLIBS   = -lcdb -lcrypt
+LDLIBS   = -Wl,--as-needed -lcdb -lcrypt -lssl -lcrypto
 B       ?= build
 PREFIX  ?= $(CURDIR)/run
 
@@ -36,9 +36,13 @@ $(B)/libnq.a: $(LIBOBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(B)/bin/%: $(B)/obj/cmd/%.o $(B)/libnq.a
+$(B)/bin/%: $(B)/obj/cmd/%.o $(B)/libnq.a $(EXTRAOBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libnq.a $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(EXTRAOBJ) $(B)/libnq.a $(LDLIBS)
+
+$(B)/obj/asan-options.o: tests/asan-options.c
+	@mkdir -p $(dir $@)
+	$(CC) $(XCFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(B)/bin/%: src/cmd/%.sh
 	@mkdir -p $(dir $@)
@@ -64,7 +68,7 @@ fuzz:
 
 asan:
 	$(MAKE) B=build-asan CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
-	  LDFLAGS="-fsanitize=address,undefined" all
+	  LDFLAGS="-fsanitize=address,undefined" EXTRAOBJ=build-asan/obj/asan-options.o all
 
 deps:
 	@sh scripts/deps.sh

@@ -1,53 +1,80 @@
 #!/bin/sh
 # setup.sh DIR [BUILD]: create or upgrade an nqmail instance in DIR.
 # As root: the qmail users and groups (created when missing), qmail's
-# ownerships and modes, qmail-queue set-uid qmailq. As anyone else: a
-# single-user instance where every role is the caller.
-# Running it again replaces the programs and keeps control/, users/,
-# alias/ and queue/.
+# ownerships and modes (the model is qmail's hier.c), qmail-queue set-uid
+# qmailq. As anyone else: a single-user instance where every role is the
+# caller. Running it again replaces the programs, the start scripts in
+# boot/ and the run scripts in service/, and keeps control/, users/,
+# alias/, queue/ and log/.
 # Optional (environment or make variables):
-#   SENDMAIL_LINKS=1  also link /usr/sbin/sendmail, /usr/lib/sendmail, /usr/bin/mailq
+#   SENDMAIL_LINKS=1  also link /usr/sbin/sendmail, /usr/lib/sendmail and
+#                     /usr/bin/mailq to the instance (LINK_ROOT=D puts the
+#                     links under D instead of /, for packaging and tests)
 #   BOOT_RC=1         also install DIR/rc (qmail's boot script)
 set -eu
+umask 022
 DIR=${1:?usage: setup.sh DIR [BUILD]}
 B=${2:-build}
 top=$(cd "$(dirname "$0")/.." && pwd)
 case "$B" in /*) ;; *) B="$top/$B" ;; esac
 case "$DIR" in /*) ;; *) DIR="$(pwd)/$DIR" ;; esac
+DIR=$(printf '%s\n' "$DIR" | sed 's://*:/:g; s:/$::')
+# DIR is written into run scripts and unit files: keep it to plain path characters.
+case "$DIR" in
+*[!A-Za-z0-9._/+@:,-]*|'')
+	echo "setup: $DIR: use a directory name made of letters, digits and ._/+@:,-" >&2; exit 100 ;;
+esac
 [ -x "$B/bin/qmail-queue" ] || { echo "setup: $B/bin has no programs; run make first" >&2; exit 100; }
 
 if [ "$(id -u)" = 0 ]; then MODE=root; else MODE=single; fi
 
+# retry CMD...: user and group databases are locked while another setup
+# (a parallel test) edits them; try again for a while.
+retry() {
+	n=0
+	until "$@"; do
+		n=$((n+1))
+		[ $n -lt 20 ] || return 1
+		sleep 1
+	done
+}
+addgroup_() { getent group "$1" >/dev/null || groupadd -r "$1" 2>/dev/null || getent group "$1" >/dev/null; }
+adduser_() { getent passwd "$1" >/dev/null || useradd -r -g "$2" -d "$3" -s /usr/sbin/nologin "$1" 2>/dev/null || getent passwd "$1" >/dev/null; }
+
 if [ $MODE = root ]; then
-	# Every parent of DIR must let the qmail users through.
+	# Every parent of DIR must let the qmail users through: qmail-send,
+	# qmail-local and the rest run as them and start by changing into DIR.
 	p=$(dirname "$DIR")
-	while [ "$p" != / ]; do
+	while :; do
 		if [ -d "$p" ]; then
-			perm=$(stat -c %a "$p")
+			perm=$(stat -L -c %a "$p")
 			case "$perm" in
 			*[1357]) ;;
 			*) echo "setup: $p (mode $perm) keeps the qmail users out of $DIR; use another PREFIX or chmod o+x $p" >&2; exit 100 ;;
 			esac
 		fi
+		[ "$p" != / ] || break
 		p=$(dirname "$p")
 	done
-	getent group qmail >/dev/null || groupadd -r qmail
-	getent group nofiles >/dev/null || groupadd -r nofiles
+	retry addgroup_ qmail || { echo "setup: unable to create group qmail" >&2; exit 111; }
+	retry addgroup_ nofiles || { echo "setup: unable to create group nofiles" >&2; exit 111; }
 	for u in alias qmaild qmaill qmailp; do
-		getent passwd $u >/dev/null || useradd -r -g nofiles -d "$DIR/alias" -s /usr/sbin/nologin $u
+		retry adduser_ $u nofiles "$DIR/alias" || { echo "setup: unable to create user $u" >&2; exit 111; }
 	done
 	for u in qmailq qmailr qmails; do
-		getent passwd $u >/dev/null || useradd -r -g qmail -d "$DIR" -s /usr/sbin/nologin $u
+		retry adduser_ $u qmail "$DIR" || { echo "setup: unable to create user $u" >&2; exit 111; }
 	done
 	uid() { id -u "$1"; }
 	gid() { id -g "$1"; }
 	QG=$(getent group qmail | cut -d: -f3)
 	NG=$(getent group nofiles | cut -d: -f3)
+	R=root; Q=qmail; AL=alias; QL=qmaill; QQ=qmailq; QS=qmails; QR=qmailr
 else
 	me=$(id -u); mg=$(id -g)
 	uid() { echo "$me"; }
 	gid() { echo "$mg"; }
 	QG=$mg; NG=$mg
+	R=$me; Q=$mg; AL=$me; QL=$me; QQ=$me; QS=$me; QR=$me
 fi
 
 # d PATH MODE OWNER GROUP: directory with owner and mode
@@ -63,17 +90,20 @@ f() {
 	chmod "$3" "$2.new"
 	mv -f "$2.new" "$2"
 }
-if [ $MODE = root ]; then
-	R=root; Q=qmail; AL=alias; QQ=qmailq; QS=qmails; QR=qmailr
-else
-	R=$(id -un); Q=$(id -gn); AL=$R; QQ=$R; QS=$R; QR=$R
-fi
+# t SRC DST MODE: install a template from conf/ with the instance filled in
+t() {
+	sed -e "s|@DIR@|$DIR|g" -e "s|@LOGUSER@|$LOGUSER|g" "$1" > "$2.tmp"
+	f "$2.tmp" "$2" "$3" $R $Q
+	rm -f "$2.tmp"
+}
 
 d "$DIR" 755 $R $Q
-for sub in bin boot doc man man/man1 man/man5 man/man7 man/man8 control users service; do
+for sub in bin boot doc man man/man1 man/man5 man/man7 man/man8 control users service log; do
 	d "$DIR/$sub" 755 $R $Q
 done
 d "$DIR/alias" 2755 $AL $Q
+# The alias user's mailbox, where config-fast's .qmail-postmaster delivers.
+for sub in "" /cur /new /tmp; do d "$DIR/alias/Maildir$sub" 700 $AL $Q; done
 d "$DIR/queue" 750 $QQ $Q
 d "$DIR/queue/pid" 700 $QQ $Q
 d "$DIR/queue/intd" 700 $QQ $Q
@@ -92,13 +122,13 @@ done
 [ -e "$DIR/queue/lock/sendmutex" ] || : > "$DIR/queue/lock/sendmutex"
 [ -p "$DIR/queue/lock/trigger" ] || { rm -f "$DIR/queue/lock/trigger"; mkfifo "$DIR/queue/lock/trigger"; }
 if [ $MODE = root ]; then
-	chown $QR:$Q "$DIR/queue/lock/tcpto"; chmod 644 "$DIR/queue/lock/tcpto"
-	chown $QS:$Q "$DIR/queue/lock/sendmutex"; chmod 600 "$DIR/queue/lock/sendmutex"
-	chown $QS:$Q "$DIR/queue/lock/trigger"; chmod 622 "$DIR/queue/lock/trigger"
-else
-	chmod 644 "$DIR/queue/lock/tcpto"; chmod 600 "$DIR/queue/lock/sendmutex"
-	chmod 622 "$DIR/queue/lock/trigger"
+	chown $QR:$Q "$DIR/queue/lock/tcpto"
+	chown $QS:$Q "$DIR/queue/lock/sendmutex"
+	chown $QS:$Q "$DIR/queue/lock/trigger"
 fi
+chmod 644 "$DIR/queue/lock/tcpto"
+chmod 600 "$DIR/queue/lock/sendmutex"
+chmod 622 "$DIR/queue/lock/trigger"
 
 # The role ids (see src/mail/instance.h).
 {
@@ -111,36 +141,70 @@ fi
 chmod 644 "$DIR/users/ids.new"
 mv -f "$DIR/users/ids.new" "$DIR/users/ids"
 
-# Programs: modes as qmail's hier.c gives them.
+# Programs: modes as qmail's hier.c gives them. A single-user instance has
+# no other uid to switch to, so nothing there is set-id.
 for p in "$B"/bin/*; do
+	[ -f "$p" ] || continue
 	n=$(basename "$p")
 	case "$n" in
-	qmail-queue)  f "$p" "$DIR/bin/$n" 4711 $QQ $Q ;;
-	qmail-lspawn|qmail-start|qmail-newu|qmail-newmrh) f "$p" "$DIR/bin/$n" 700 $R $Q ;;
-	qmail-getpw|qmail-local|qmail-remote|qmail-rspawn|qmail-clean|qmail-send|splogger|qmail-pw2u)
-	              f "$p" "$DIR/bin/$n" 711 $R $Q ;;
-	*)            f "$p" "$DIR/bin/$n" 755 $R $Q ;;
+	qmail-queue)
+		if [ $MODE = root ]; then f "$p" "$DIR/bin/$n" 4711 $QQ $Q
+		else f "$p" "$DIR/bin/$n" 755 $R $Q; fi ;;
+	qmail-lspawn|qmail-start|qmail-newu|qmail-newmrh)
+		f "$p" "$DIR/bin/$n" 700 $R $Q ;;
+	qmail-getpw|qmail-local|qmail-remote|qmail-rspawn|qmail-clean|qmail-send|splogger|qmail-pw2u|qmail-popup)
+		f "$p" "$DIR/bin/$n" 711 $R $Q ;;
+	*)	f "$p" "$DIR/bin/$n" 755 $R $Q ;;
 	esac
 done
-if [ $MODE = single ]; then chmod 755 "$DIR/bin/qmail-queue"; fi
+
+# Start scripts. boot/ holds them for the administrator to use or copy:
+# rc (qmail's boot script), the daemontools run scripts and systemd units.
+# service/qmail-send is the daemontools service that qmailctl supervises.
+if [ $MODE = root ]; then LOGUSER="setuidgid qmaill "; else LOGUSER=""; fi
+t "$top/conf/rc" "$DIR/boot/rc" 755
+t "$top/conf/qmail-send.run" "$DIR/boot/qmail-send.run" 755
+t "$top/conf/qmail-send.log.run" "$DIR/boot/qmail-send.log.run" 755
+t "$top/conf/nqmail.service" "$DIR/boot/nqmail.service" 644
+t "$top/conf/nqmail-svscan.service" "$DIR/boot/nqmail-svscan.service" 644
+t "$top/conf/tcp.smtp" "$DIR/boot/tcp.smtp.sample" 644
+d "$DIR/service/qmail-send" 755 $R $Q
+d "$DIR/service/qmail-send/log" 755 $R $Q
+t "$top/conf/qmail-send.run" "$DIR/service/qmail-send/run" 755
+t "$top/conf/qmail-send.log.run" "$DIR/service/qmail-send/log/run" 755
+# multilog writes here as qmaill; qmailctl appends here without daemontools.
+d "$DIR/log/qmail-send" 755 $QL $Q
 
 # Documentation.
 for m in "$top"/doc/*.[1-8]; do
 	[ -f "$m" ] || continue
 	sec=${m##*.}
+	d "$DIR/man/man$sec" 755 $R $Q
 	f "$m" "$DIR/man/man$sec/$(basename "$m")" 644 $R $Q
 done
-for m in "$top"/doc/*.md; do
+for m in "$top"/doc/*.md "$top/README.md"; do
 	[ -f "$m" ] && f "$m" "$DIR/doc/$(basename "$m")" 644 $R $Q
 done
 
 # Optional system links and boot script.
 if [ "${SENDMAIL_LINKS:-0}" = 1 ]; then
-	ln -sf "$DIR/bin/sendmail" /usr/sbin/sendmail
-	ln -sf "$DIR/bin/sendmail" /usr/lib/sendmail
-	ln -sf "$DIR/bin/qmail-qread" /usr/bin/mailq
+	LR=${LINK_ROOT:-}
+	# link TARGET NAME: NAME becomes a symbolic link to TARGET; a real file
+	# already there (another MTA's sendmail) is kept as NAME.before-nqmail.
+	link() {
+		mkdir -p "$(dirname "$2")"
+		if [ -e "$2" ] && [ ! -L "$2" ] && [ ! -e "$2.before-nqmail" ]; then
+			mv "$2" "$2.before-nqmail"
+			echo "setup: kept the old $2 as $2.before-nqmail"
+		fi
+		ln -sfn "$1" "$2"
+	}
+	link "$DIR/bin/sendmail" "$LR/usr/sbin/sendmail"
+	link "$DIR/bin/sendmail" "$LR/usr/lib/sendmail"
+	link "$DIR/bin/qmail-qread" "$LR/usr/bin/mailq"
 fi
-if [ "${BOOT_RC:-0}" = 1 ] && [ -f "$top/conf/rc" ]; then
-	[ -e "$DIR/rc" ] || f "$top/conf/rc" "$DIR/rc" 755 $R $Q
+if [ "${BOOT_RC:-0}" = 1 ]; then
+	# An administrator may have edited DIR/rc: an upgrade leaves it alone.
+	[ -e "$DIR/rc" ] || t "$top/conf/rc" "$DIR/rc" 755
 fi
 echo "setup: $MODE instance ready in $DIR"

@@ -21,6 +21,59 @@ BUILD = os.environ.get("NQ_BUILD") or os.path.join(TOP, "build")
 IS_ROOT = os.geteuid() == 0
 
 
+DAEMONS = ("qmail-start", "qmail-send", "qmail-lspawn", "qmail-rspawn", "qmail-clean",
+           "qmail-local", "qmail-getpw", "qmail-remote")
+
+
+def proc_exe(pid):
+    try:
+        return os.readlink("/proc/%d/exe" % pid)
+    except OSError:
+        return None
+
+
+def proc_status(pid):
+    """/proc/PID/status as a dict of strings ({} when the process is gone)."""
+    out = {}
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                k, _, v = line.partition(":")
+                out[k] = v.strip()
+    except OSError:
+        pass
+    return out
+
+
+def proc_uid(pid):
+    """Real uid of pid, or None."""
+    u = proc_status(pid).get("Uid")
+    return int(u.split()[0]) if u else None
+
+
+def proc_hwm_kb(pid):
+    """Peak resident set size (VmHWM) of pid in kB, or None."""
+    v = proc_status(pid).get("VmHWM")
+    return int(v.split()[0]) if v else None
+
+
+def proc_stat(pid):
+    """ppid, pgrp, sid and comm of pid from /proc/PID/stat, or None."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            s = f.read()
+    except OSError:
+        return None
+    comm = s[s.index("(") + 1:s.rindex(")")]
+    rest = s[s.rindex(")") + 2:].split()
+    return {"comm": comm, "state": rest[0], "ppid": int(rest[1]), "pgrp": int(rest[2]), "sid": int(rest[3])}
+
+
+def unique_user(tag):
+    """A user name unlikely to clash with a parallel test: nqt<tag><pid>."""
+    return ("nqt%s%d" % (tag, os.getpid()))[:30]
+
+
 class Tap:
     def __init__(self):
         self.n = 0
@@ -38,8 +91,11 @@ class Tap:
                     print("#   " + line, flush=True)
         return bool(cond)
 
-    def eq(self, got, want, name):
-        return self.ok(got == want, name, "got:  %r\nwant: %r" % (got, want))
+    def eq(self, got, want, name, diag=None):
+        d = "got:  %r\nwant: %r" % (got, want)
+        if diag is not None:
+            d += "\n" + (diag.decode("utf-8", "replace") if isinstance(diag, bytes) else str(diag))
+        return self.ok(got == want, name, d)
 
     def skip(self, name, why):
         self.n += 1
@@ -98,8 +154,26 @@ class TestUser:
         os.chmod(path, mode)
         return path
 
+    def maildirmake(self, rel="Maildir"):
+        """Create ~/rel/{tmp,new,cur}, 0700, owned by the user."""
+        top = os.path.join(self.home, rel)
+        for s in ("", "tmp", "new", "cur"):
+            d = os.path.join(top, s)
+            os.makedirs(d, exist_ok=True)
+            os.chown(d, self.uid, self.gid)
+            os.chmod(d, 0o700)
+        return top
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self.remove()
+
     def remove(self):
-        subprocess.run(["pkill", "-u", self.name], capture_output=True)
+        # Never pkill by a uid shared with root or another account.
+        if self.uid != 0:
+            subprocess.run(["pkill", "-U", str(self.uid)], capture_output=True)
         subprocess.run(["userdel", "-r", self.name], capture_output=True)
 
 
@@ -182,8 +256,10 @@ class Instance:
         return p
 
     # --- running ----------------------------------------------------------
-    def start(self, defaultdelivery="./Maildir/"):
-        """Start qmail-start directly, logging to self.log."""
+    def start(self, defaultdelivery="./Maildir/", logger=None, wrap=None):
+        """Start qmail-start directly, logging to self.log.
+        logger: argv of a logger program for qmail-start (after
+        defaultdelivery); wrap: argv put in front (e.g. strace -f -o F)."""
         logf = open(self.log, "ab")
         pre = None
         if self.as_owner():
@@ -192,7 +268,8 @@ class Instance:
                 os.setgroups([])
                 os.setgid(pw.pw_gid)
                 os.setuid(pw.pw_uid)
-        self.proc = subprocess.Popen([self.bin("qmail-start"), defaultdelivery],
+        cmd = list(wrap or []) + [self.bin("qmail-start"), defaultdelivery] + list(logger or [])
+        self.proc = subprocess.Popen(cmd,
                                      stdin=subprocess.DEVNULL, stdout=logf, stderr=logf,
                                      cwd=self.dir, preexec_fn=pre, start_new_session=True)
         logf.close()
@@ -233,6 +310,80 @@ class Instance:
                 os.kill(pid, sig)
             except ProcessLookupError:
                 pass
+
+    def pids(self, prog):
+        """pids of processes running this instance's bin/prog."""
+        exe = self.bin(prog)
+        out = []
+        for pid in os.listdir("/proc"):
+            if pid.isdigit() and proc_exe(int(pid)) == exe:
+                out.append(int(pid))
+        return out
+
+    def session_procs(self):
+        """Processes started by the last start(): those in its session
+        (and, for each, pid, exe, uid), as a list of dicts."""
+        if not self.proc:
+            return []
+        out = []
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            st = proc_stat(int(pid))
+            if st and st["sid"] == self.proc.pid:
+                out.append({"pid": int(pid), "exe": proc_exe(int(pid)), "uid": proc_uid(int(pid)),
+                            "ppid": st["ppid"], "comm": st["comm"]})
+        return out
+
+    def kill_daemons(self, sig=signal.SIGKILL):
+        """Send sig to qmail-start's whole session and to every process
+        running one of the daemon programs (qmail-send, qmail-lspawn,
+        qmail-rspawn, qmail-clean, qmail-local, qmail-getpw, qmail-start)
+        of this instance. Injectors (qmail-inject, qmail-queue) are spared."""
+        pids = set(p["pid"] for p in self.session_procs())
+        for prog in DAEMONS:
+            pids.update(self.pids(prog))
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        if self.proc:
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                pass
+        return sorted(pids)
+
+    def role_ids(self):
+        """users/ids as {role: (uid, gid)}."""
+        out = {}
+        with open(self.path("users/ids")) as f:
+            for line in f:
+                parts = line.strip().split(":")
+                if len(parts) == 3 and parts[1]:
+                    out[parts[0]] = (int(parts[1]), int(parts[2]))
+        return out
+
+    def queue_count(self):
+        """Number from qmail-qstat's 'messages in queue: N', or None."""
+        for line in self.qstat().splitlines():
+            if line.startswith("messages in queue:"):
+                try:
+                    return int(line.split(":", 1)[1])
+                except ValueError:
+                    return None
+        return None
+
+    def queue_files(self, dirs=("pid", "mess", "intd", "todo", "info", "local", "remote", "bounce")):
+        """Relative paths of every file under those queue directories."""
+        out = []
+        for d in dirs:
+            top = self.path("queue/" + d)
+            for root, _, files in os.walk(top):
+                for f in files:
+                    out.append(os.path.relpath(os.path.join(root, f), self.path("queue")))
+        return sorted(out)
 
     def logtext(self):
         try:

@@ -1,0 +1,416 @@
+#!/usr/bin/env python3
+"""bench.py: nqmail against Postfix on this machine (run by bench/run).
+
+One run measures both MTAs on the same workloads, one after the other,
+each on a fresh Maildir, and prints a table of figures with the ratio
+nqmail/Postfix:
+
+  (a) N messages (default 5000) injected by 4 parallel loops of the MTA's
+      own sendmail to one local user; time from the first injection until
+      all are in ~/Maildir/new;
+  (b) one message to R recipients (default 1000), each with its own
+      Maildir; time until all are delivered;
+  (c) CPU seconds per message: user+sys of every process of the MTA,
+      injecting sendmail included, from a cgroup per MTA (cgroup v2
+      cpu.stat, else cgroup v1 cpuacct, else /proc; the output says which);
+  (d) the disk's own fsync rate, the physical limit;
+  and, over a sample of messages traced with strace -f, the processes
+  started, programs executed, files created and fsyncs per message.
+
+Both MTAs deliver as the same bench user into the same Maildir layout:
+workload (a) to nqbench@bench.test (a real local user, home_mailbox
+Maildir/ for Postfix, defaultdelivery ./Maildir/ for nqmail), workload (b)
+to rN@vbench.test (Postfix: a virtual mailbox map; nqmail: users/assign),
+whose Maildirs are BASE/rN/Maildir/.
+
+Postfix (from Debian) runs from its own configuration and queue directory
+in the work directory (postfix -c DIR, sendmail -C DIR), loopback only,
+no DNS, never touching /etc/postfix; nqmail from a temporary instance made
+by scripts/setup.sh and started with qmail-start. Everything this script
+creates (users, cgroups, processes, files) is removed at the end.
+"""
+import argparse, os, pwd, shutil, signal, subprocess, sys, tempfile, time
+
+from common import DOMAIN, VDOMAIN, USER, SENDER, TOP, fail, say, sh, wait_for, write, machine_busy
+from measure import Accounting, Trace
+from mtas import Postfix, Nqmail
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.build = os.path.abspath(args.build)
+        base = args.workdir or "/var/tmp"
+        self.work = tempfile.mkdtemp(prefix="nqbench-", dir=base)
+        os.chmod(self.work, 0o755)
+        self.home = os.path.join(self.work, "home")
+        self.vbase = os.path.join(self.work, "vmail")
+        self.helper = args.helper
+        self.user_made = False
+        self.acct = None
+        self.mtas = []
+        self.results = {}
+        self.failures = []
+
+    # set-up ---------------------------------------------------------------
+    def make_user(self):
+        try:
+            pwd.getpwnam(USER)
+            say("user %s exists (left by an earlier run?); replacing it" % USER)
+            sh(["userdel", USER], check=False)
+        except KeyError:
+            pass
+        sh(["useradd", "-M", "-d", self.home, "-s", "/usr/sbin/nologin", USER])
+        self.user_made = True
+        pw = pwd.getpwnam(USER)
+        self.uid, self.gid = pw.pw_uid, pw.pw_gid
+        os.mkdir(self.home, 0o700)
+        os.chown(self.home, self.uid, self.gid)
+        os.mkdir(self.vbase, 0o755)
+        os.chown(self.vbase, self.uid, self.gid)
+        for i in range(self.args.recipients):
+            h = os.path.join(self.vbase, "r%d" % i)
+            os.mkdir(h, 0o700)
+            os.chown(h, self.uid, self.gid)
+
+    def fresh_maildir(self, home):
+        md = os.path.join(home, "Maildir")
+        shutil.rmtree(md, ignore_errors=True)
+        for sub in ("", "tmp", "new", "cur"):
+            p = os.path.join(md, sub)
+            os.mkdir(p, 0o700)
+            os.chown(p, self.uid, self.gid)
+        return os.path.join(md, "new")
+
+    def vhomes(self):
+        return [os.path.join(self.vbase, "r%d" % i) for i in range(self.args.recipients)]
+
+    def message(self, name, to):
+        body = "".join("line %02d of the benchmark message; the quick brown fox jumps over the lazy dog\n"
+                       % i for i in range(20))
+        text = ("From: Bench Sender <%s>\nTo: %s\nSubject: nqmail benchmark\n"
+                "Date: Thu, 01 Jan 2026 00:00:00 +0000\nMIME-Version: 1.0\n"
+                "Content-Type: text/plain; charset=us-ascii\n\n%s" % (SENDER, to, body))
+        p = os.path.join(self.work, name)
+        write(p, text)
+        return p
+
+    # running ----------------------------------------------------------------
+    def inject(self, mta, msg, rcpts, dirs, expect, loops, count, wrap=None, timeout=300):
+        """Run nqbench inject; returns its key=value figures."""
+        lst = os.path.join(self.work, "watch.lst")
+        write(lst, "".join(d + "\n" for d in dirs))
+        cmd = mta.sendmail(rcpts)
+        if wrap:
+            cmd = wrap + cmd
+        argv = [self.helper, "inject", "-W", lst, "-e", str(expect),
+                "-p", str(loops), "-n", str(count), "-m", msg, "-t", str(timeout)]
+        pf = self.acct.procs_file(mta.name, "inject")
+        if pf:
+            argv += ["-c", pf]
+        r = subprocess.run(argv + ["--"] + cmd, capture_output=True, text=True)
+        out = dict(kv.split("=", 1) for kv in r.stdout.split())
+        if r.returncode != 0:
+            self.failures.append("%s: injection or delivery incomplete: %s %s"
+                                 % (mta.name, r.stdout.strip(), r.stderr.strip()))
+            say("%s: %s %s" % (mta.name, r.stdout.strip(), r.stderr.strip()))
+        return {k: float(v) for k, v in out.items()}
+
+    def settle(self, mta, timeout=120):
+        if not wait_for(mta.queue_empty, timeout):
+            self.failures.append("%s: queue not empty %ds after delivery" % (mta.name, timeout))
+        time.sleep(0.3)
+
+    def cpu(self, mta, part=None):
+        c = self.acct.cpu(mta.name, part)
+        return None if c is None else c[0] + c[1]
+
+    def inject_cpu(self, i0, i1, r):
+        """CPU seconds of the injecting processes over a workload."""
+        return (i1 - i0) if i0 is not None else r.get("inject_cpu_s", 0.0)
+
+    def run_mta(self, mta):
+        a = self.args
+        R = self.results.setdefault(mta.name, {})
+        new = self.fresh_maildir(self.home)
+        mta.start()
+        # warm up: both MTAs start their helpers lazily
+        msg_a = self.message("msg-a", USER + "@" + DOMAIN)
+        self.inject(mta, msg_a, [USER + "@" + DOMAIN], [new], 20, 1, 20)
+        self.settle(mta)
+
+        # (a) N messages, L parallel loops
+        new = self.fresh_maildir(self.home)
+        per = a.messages // a.loops
+        c0, i0, m0, t0 = self.cpu(mta), self.cpu(mta, "inject"), machine_busy(), time.time()
+        say("%s: (a) %d messages by %d sendmail loops" % (mta.name, per * a.loops, a.loops))
+        r = self.inject(mta, msg_a, [USER + "@" + DOMAIN], [new], per * a.loops, a.loops, per,
+                        timeout=a.timeout)
+        self.settle(mta)
+        c1, i1, m1, t1 = self.cpu(mta), self.cpu(mta, "inject"), machine_busy(), time.time()
+        R["a_other_pct"] = max(0.0, (m1 - m0) - (c1 - c0)) * 100 / ((t1 - t0) * os.cpu_count())
+        n = per * a.loops
+        R["a_deliver_s"] = r.get("deliver_s", -1)
+        R["a_inject_s"] = r.get("inject_s", -1)
+        R["a_count"] = len(os.listdir(new))
+        inj = self.inject_cpu(i0, i1, r)
+        R["a_cpu_ms"] = (c1 - c0) * 1000 / n
+        R["a_cpu_inject_ms"] = inj * 1000 / n
+        R["a_cpu_daemons_ms"] = R["a_cpu_ms"] - R["a_cpu_inject_ms"]
+        say("%s: (a) delivered %d in %.2fs" % (mta.name, R["a_count"], R["a_deliver_s"]))
+        self.check_content(mta, new)
+
+        # (b) one message to R recipients
+        vnew = [self.fresh_maildir(h) for h in self.vhomes()]
+        rcpts = ["r%d@%s" % (i, VDOMAIN) for i in range(a.recipients)]
+        msg_b = self.message("msg-b", "undisclosed-recipients:;")
+        c0 = self.cpu(mta)
+        say("%s: (b) one message to %d recipients" % (mta.name, a.recipients))
+        r = self.inject(mta, msg_b, rcpts, vnew, a.recipients, 1, 1, timeout=a.timeout)
+        self.settle(mta)
+        c1 = self.cpu(mta)
+        R["b_deliver_s"] = r.get("deliver_s", -1)
+        R["b_counts"] = [len(os.listdir(d)) for d in vnew]
+        R["b_cpu_ms"] = (c1 - c0) * 1000 / a.recipients
+        say("%s: (b) delivered %d in %.2fs" % (mta.name, sum(R["b_counts"]), R["b_deliver_s"]))
+
+        # the strace samples
+        if a.sample > 0:
+            self.sample(mta, "a", msg_a)
+            self.sample(mta, "b", msg_b)
+        R["problems"] = mta.problems()
+        mta.stop()
+
+    def check_content(self, mta, new):
+        names = sorted(os.listdir(new))
+        if not names:
+            return
+        with open(os.path.join(new, names[0]), errors="replace") as f:
+            text = f.read()
+        if "line 19 of the benchmark message" not in text:
+            self.failures.append("%s: delivered message lacks the body:\n%s" % (mta.name, text[:2000]))
+
+    def sample(self, mta, kind, msg):
+        """Trace S messages like (a) (kind "a": S messages to the user, one
+        loop) or one message to S of (b)'s recipients (kind "b"), and count
+        per message (or recipient)."""
+        a = self.args
+        if kind == "a":
+            dirs, rcpts, loops, count = [self.fresh_maildir(self.home)], [USER + "@" + DOMAIN], 1, a.sample
+        else:
+            homes = self.vhomes()[:a.sample]
+            dirs = [self.fresh_maildir(h) for h in homes]
+            rcpts, loops, count = ["r%d@%s" % (i, VDOMAIN) for i in range(len(homes))], 1, 1
+        n = a.sample if kind == "a" else len(rcpts)
+        say("%s: tracing %s with strace -f" % (mta.name, "%d messages" % n if kind == "a"
+                                                  else "one message to %d recipients" % n))
+        attached = self.acct.pids(mta.name)
+        dtrace = os.path.join(self.work, "%s-%s-daemons.trace" % (mta.name, kind))
+        itrace = os.path.join(self.work, "%s-%s-inject.trace" % (mta.name, kind))
+        opts = ["-f", "-q", "-s", "64", "-e", "trace=all"]
+        st = subprocess.Popen(["strace"] + opts + ["-o", dtrace] +
+                              [x for p in attached for x in ("-p", str(p))],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # with -q strace says nothing once attached: give it a moment
+        time.sleep(1.0)
+        self.inject(mta, msg, rcpts, dirs, n, loops, count,
+                    wrap=[shutil.which("strace")] + opts + ["-A", "-o", itrace], timeout=a.timeout)
+        self.settle(mta)
+        time.sleep(0.5)
+        st.send_signal(signal.SIGINT)
+        try:
+            st.wait(30)
+        except subprocess.TimeoutExpired:
+            st.kill()
+            st.wait()
+        t = Trace()
+        t.read(dtrace)
+        t.read(itrace)
+        self.results[mta.name]["sample_" + kind] = t.summary(attached, n)
+        if not a.keep:
+            for p in (dtrace, itrace):
+                os.unlink(p)
+
+    def fsync_rate(self):
+        d = os.path.join(self.work, "fsync")
+        os.mkdir(d)
+        r = sh([self.helper, "fsync", d, "2"])
+        os.rmdir(d)
+        out = dict(kv.split("=", 1) for kv in r.stdout.split())
+        fs = sh(["df", "--output=fstype,source", self.work]).stdout.split()[-2:]
+        fs = "%s on %s" % tuple(fs) if len(fs) == 2 else "?"
+        return float(out["fsync_per_s"]), float(out["fsync_dir_per_s"]), fs
+
+    # report -----------------------------------------------------------------
+    def compare(self):
+        R = self.results
+        if len(R) < 2:
+            return
+        p, q = R["postfix"], R["nqmail"]
+        want = self.args.messages // self.args.loops * self.args.loops
+        if p["a_count"] != q["a_count"] or q["a_count"] != want:
+            self.failures.append("(a) delivered counts differ: nqmail %d, Postfix %d, sent %d"
+                                 % (q["a_count"], p["a_count"], want))
+        if p["b_counts"] != q["b_counts"] or any(c != 1 for c in q["b_counts"]):
+            self.failures.append("(b) per-mailbox counts differ: nqmail %d mailboxes with one message, "
+                                 "Postfix %d (of %d)" % (sum(c == 1 for c in q["b_counts"]),
+                                                         sum(c == 1 for c in p["b_counts"]),
+                                                         self.args.recipients))
+
+    def table(self, fsync):
+        a = self.args
+        R = self.results
+        n = a.messages // a.loops * a.loops
+        rows = []
+
+        def row(name, key, fmt, ratio_ok=True):
+            vals = [R.get(m, {}).get(key) if not callable(key) else key(R.get(m, {}))
+                    for m in ("nqmail", "postfix")]
+            cells = [(fmt % v) if v is not None and v >= 0 else "-" for v in vals]
+            ratio = "-"
+            if ratio_ok and all(v is not None and v > 0 for v in vals):
+                ratio = "%.2f" % (vals[0] / vals[1])
+            rows.append((name, cells[0], cells[1], ratio))
+
+        def rate(key, count):
+            return lambda r: (count / r[key]) if r.get(key, -1) > 0 else None
+
+        def smp(key, kind="a"):
+            k = "sample_" + kind
+            return lambda r: (r[k][key] if key != "calls" else sum(r[k]["calls"].values())) \
+                if k in r else None
+
+        row("(a) %d msgs, %d loops: until all in Maildir/new [s]" % (n, a.loops), "a_deliver_s", "%.2f")
+        row("(a) messages per second (higher is better)", rate("a_deliver_s", n), "%.0f")
+        row("(a) injection alone: all sendmails done [s]", "a_inject_s", "%.2f")
+        row("(a) delivered to Maildir/new", lambda r: r.get("a_count"), "%d", False)
+        row("(b) 1 msg to %d rcpts: until all delivered [s]" % a.recipients, "b_deliver_s", "%.2f")
+        row("(b) deliveries per second (higher is better)", rate("b_deliver_s", a.recipients), "%.0f")
+        row("(b) Maildirs holding exactly that message",
+            lambda r: sum(c == 1 for c in r["b_counts"]) if "b_counts" in r else None, "%d", False)
+        row("(c) CPU per message, (a), all processes [ms]", "a_cpu_ms", "%.2f")
+        row("(c)   of which the injecting sendmail & co [ms]", "a_cpu_inject_ms", "%.2f")
+        row("(c)   of which the MTA's daemons & deliveries [ms]", "a_cpu_daemons_ms", "%.2f")
+        row("(c) CPU per recipient, (b) [ms]", "b_cpu_ms", "%.2f")
+        row("other CPU load on the machine during (a) [%]", "a_other_pct", "%.0f", False)
+        for kind, unit in (("a", "message"), ("b", "recipient")):
+            pre = "(%s) per %s, traced:" % (kind, unit)
+            row(pre + " processes started", smp("procs", kind), "%.1f")
+            row(pre + " programs executed", smp("execs", kind), "%.1f")
+            row(pre + " files created", smp("creates", kind), "%.1f")
+            row(pre + " fsyncs", smp("fsyncs", kind), "%.1f")
+            row(pre + " system calls", smp("calls", kind), "%.0f")
+
+        w = max(len(r[0]) for r in rows)
+        out = ["", "%-*s %10s %10s %8s" % (w, "figure", "nqmail", "Postfix", "nq/pf"),
+               "-" * (w + 31)]
+        for r in rows:
+            out.append("%-*s %10s %10s %8s" % (w, r[0], r[1], r[2], r[3]))
+        out.append("-" * (w + 31))
+        out.append("(d) disk: %.0f fsyncs/s (new 4 KB file, fsync), %.0f/s with the directory "
+                   "fsynced too; file system %s" % fsync)
+        out.append("CPU accounting: " + self.acct.describe())
+        busy = max([R.get(m, {}).get("a_other_pct", 0) for m in R] or [0])
+        if busy > 10:
+            out.append("WARNING: other work used %.0f%% of the machine's CPU during (a): the times "
+                       "are disturbed; the CPU figures much less so" % busy)
+        out.append("ratio nq/pf below 1: nqmail takes less (time, CPU, processes, files, fsyncs)")
+        return "\n".join(out)
+
+    def syscall_table(self):
+        R = self.results
+        if not all("sample_a" in R.get(m, {}) for m in ("nqmail", "postfix")):
+            return ""
+        q, p = R["nqmail"]["sample_a"]["calls"], R["postfix"]["sample_a"]["calls"]
+        names = sorted(set(q) | set(p), key=lambda k: -(q.get(k, 0) + p.get(k, 0)))[:25]
+        out = ["", "system calls per message of (a), traced (the 25 most frequent):",
+               "%-20s %10s %10s" % ("syscall", "nqmail", "Postfix")]
+        for k in names:
+            out.append("%-20s %10.1f %10.1f" % (k, q.get(k, 0), p.get(k, 0)))
+        return "\n".join(out)
+
+    def cleanup(self):
+        for m in self.mtas:
+            try:
+                if self.acct and self.acct.pids(m.name):
+                    m.stop()
+            except SystemExit:
+                pass
+            except Exception as e:   # keep cleaning up
+                say("stopping %s: %s" % (m.name, e))
+        if self.acct:
+            self.acct.remove()
+        if self.user_made:
+            sh(["userdel", USER], check=False)
+        if self.args.keep:
+            say("kept the work directory " + self.work)
+        else:
+            shutil.rmtree(self.work, ignore_errors=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(description="nqmail against Postfix (run it as: sh bench/run)")
+    ap.add_argument("--messages", type=int, default=5000, help="workload (a): messages (5000)")
+    ap.add_argument("--loops", type=int, default=4, help="workload (a): parallel sendmail loops (4)")
+    ap.add_argument("--recipients", type=int, default=1000, help="workload (b): recipients (1000)")
+    ap.add_argument("--sample", type=int, default=50, help="messages traced with strace (50; 0: none)")
+    ap.add_argument("--only", choices=("nqmail", "postfix"), help="run one MTA only (no ratios)")
+    ap.add_argument("--timeout", type=int, default=300, help="seconds allowed per workload (300)")
+    ap.add_argument("--workdir", help="where the temporary directory goes (/var/tmp)")
+    ap.add_argument("--accounting", choices=("auto", "v2", "v1", "proc"), default="auto",
+                    help="how CPU time is counted (auto: cgroup v2, else v1 cpuacct, else /proc)")
+    ap.add_argument("--keep", action="store_true", help="keep the work directory and traces")
+    ap.add_argument("--build", default=os.path.join(TOP, "build"), help="nqmail build directory")
+    ap.add_argument("--helper", required=True, help="the compiled bench/nqbench.c")
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        fail("run as root (it creates a user, cgroups and a Postfix instance)")
+    if args.loops < 1 or args.messages < args.loops or args.recipients < 1:
+        fail("bad sizes")
+
+    b = Bench(args)
+
+    def stop(sig, frame):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        say("work directory " + b.work)
+        b.make_user()
+        names = [args.only] if args.only else ["postfix", "nqmail"]
+        b.acct = Accounting(names, args.accounting)
+        say("CPU accounting: " + b.acct.describe())
+        fsync = b.fsync_rate()
+        say("disk: %.0f fsync/s" % fsync[0])
+        settings = None
+        for name in names:
+            mta = Postfix(b) if name == "postfix" else Nqmail(b)
+            b.mtas.append(mta)
+            if name == "postfix":
+                settings = mta.settings()
+            b.run_mta(mta)
+        b.compare()
+        print(b.table(fsync))
+        print(b.syscall_table())
+        if settings is not None:
+            print("\nPostfix settings (postconf -c DIR -n):")
+            print(settings.rstrip())
+        for m in names:
+            probs = b.results.get(m, {}).get("problems", [])
+            if probs:
+                b.failures.append("%s logged %d problem lines, e.g.: %s" % (m, len(probs), probs[0]))
+        if b.failures:
+            print("")
+            for f in b.failures:
+                print("bench: FAIL: " + f)
+            return 1
+        print("\nbench: both MTAs delivered the same counts" if len(names) == 2 else "")
+        return 0
+    except KeyboardInterrupt:
+        say("interrupted")
+        return 130
+    finally:
+        b.cleanup()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

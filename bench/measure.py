@@ -1,0 +1,264 @@
+"""measure: where the figures come from.
+
+Accounting: one group per MTA for CPU time (cgroup v2 cpu.stat, else
+cgroup v1 cpuacct, else /proc), split into the MTA's daemons and the
+injecting sendmail processes, and the list of the MTA's processes (to stop
+them and to attach strace to them).
+
+Trace: counts from strace -f output: processes started, programs
+executed, files created, fsyncs and every system call."""
+import ctypes, os, re, resource, signal
+from collections import Counter
+
+from common import say, wait_for
+
+
+class Accounting:
+    """One group per MTA with two parts: 'daemons' (the MTA's own processes
+    and everything they start) and 'inject' (the sendmail processes the
+    injecting loops start, and their children). cpu(mta) gives (user, sys)
+    seconds so far; the difference over a workload is what it cost.
+
+    Without cgroups ('proc'), this process becomes a child subreaper, so
+    that every process the running MTA starts stays its descendant (the
+    MTAs run one after the other): the MTA's CPU is then the utime+stime+
+    cutime+cstime of the living descendants plus what the reaped ones used
+    (getrusage RUSAGE_CHILDREN, which includes the injecting processes)."""
+
+    def __init__(self, mtas, want="auto"):
+        self.mode, self.root = self._find(want)
+        self.mtas = mtas
+        if self.mode != "proc":
+            os.mkdir(self.root)
+            for m in mtas:
+                os.mkdir(os.path.join(self.root, m))
+                for part in ("daemons", "inject"):
+                    os.mkdir(os.path.join(self.root, m, part))
+        else:
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.prctl(36, 1, 0, 0, 0) != 0:      # PR_SET_CHILD_SUBREAPER
+                say("warning: cannot become a child subreaper; CPU figures will miss daemons")
+
+    @staticmethod
+    def _find(want):
+        name = "nqbench-%d" % os.getpid()
+        v1 = None
+        with open("/proc/mounts") as f:
+            for line in f:
+                dev, mnt, fstype, opts = line.split()[:4]
+                if fstype == "cgroup2" and want in ("auto", "v2"):
+                    probe = os.path.join(mnt, name)
+                    try:
+                        os.mkdir(probe)
+                    except OSError:
+                        continue
+                    ok = os.path.exists(os.path.join(probe, "cpu.stat"))
+                    os.rmdir(probe)
+                    if ok:
+                        return "cgroup v2 cpu.stat (%s)" % mnt, probe
+                if fstype == "cgroup" and "cpuacct" in opts.split(",") and want in ("auto", "v1"):
+                    if os.path.exists(os.path.join(mnt, "cpuacct.usage_user")):
+                        v1 = mnt
+        if v1:
+            return "cgroup v1 cpuacct (%s)" % v1, os.path.join(v1, name)
+        if want not in ("auto", "proc"):
+            raise SystemExit("bench: no cgroup %s here" % want)
+        return "proc", None
+
+    def describe(self):
+        if self.mode == "proc":
+            return "/proc: utime+stime+cutime+cstime of the MTA's processes (the bench is " \
+                   "their subreaper) plus getrusage of the reaped ones"
+        return self.mode
+
+    def procs_file(self, mta, part):
+        if self.mode == "proc":
+            return None
+        return os.path.join(self.root, mta, part, "cgroup.procs")
+
+    def preexec(self, mta, part="daemons"):
+        """A preexec_fn putting the child into the MTA's group."""
+        pf = self.procs_file(mta, part)
+        def pre():
+            os.setsid()
+            if pf:
+                with open(pf, "w") as f:
+                    f.write("0\n")
+        return pre
+
+    def _cg_cpu(self, path):
+        if self.mode.startswith("cgroup v2"):
+            vals = {}
+            with open(os.path.join(path, "cpu.stat")) as f:
+                for line in f:
+                    k, v = line.split()
+                    vals[k] = int(v)
+            return vals["user_usec"] / 1e6, vals["system_usec"] / 1e6
+        with open(os.path.join(path, "cpuacct.usage_user")) as f:
+            u = int(f.read())
+        with open(os.path.join(path, "cpuacct.usage_sys")) as f:
+            s = int(f.read())
+        return u / 1e9, s / 1e9
+
+    def cpu(self, mta, part=None):
+        """(user, sys) seconds used so far by the MTA (or one part; None
+        for the inject part in proc mode, where nqbench reports it)."""
+        if self.mode != "proc":
+            # both versions count a group's descendants in the group
+            p = os.path.join(self.root, mta) if part is None else os.path.join(self.root, mta, part)
+            return self._cg_cpu(p)
+        if part == "inject":
+            return None
+        while True:                 # reap orphans, so that their time is counted
+            try:
+                pid, _ = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                break
+        tck = os.sysconf("SC_CLK_TCK")
+        ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+        u, s = ru.ru_utime, ru.ru_stime
+        for pid in self.pids(mta):
+            try:
+                with open("/proc/%d/stat" % pid) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                u += (int(fields[11]) + int(fields[13])) / tck
+                s += (int(fields[12]) + int(fields[14])) / tck
+            except (OSError, IndexError, ValueError):
+                pass
+        return u, s
+
+    def pids(self, mta):
+        """The MTA's processes now."""
+        if self.mode != "proc":
+            out = []
+            for part in ("daemons", "inject"):
+                with open(self.procs_file(mta, part)) as f:
+                    out += [int(x) for x in f.read().split()]
+            return out
+        # every descendant of this process (only one MTA runs at a time)
+        children = {}
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
+            try:
+                with open("/proc/%s/stat" % d) as f:
+                    st = f.read().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            if st[0] != "Z":
+                children.setdefault(int(st[1]), []).append(int(d))
+        out, todo = [], list(children.get(os.getpid(), []))
+        while todo:
+            p = todo.pop()
+            out.append(p)
+            todo += children.get(p, [])
+        return out
+
+    def kill(self, mta):
+        if self.mode.startswith("cgroup v2"):
+            for part in ("daemons", "inject"):
+                k = os.path.join(self.root, mta, part, "cgroup.kill")
+                if os.path.exists(k):
+                    with open(k, "w") as f:
+                        f.write("1\n")
+        for _ in range(3):
+            for p in self.pids(mta):
+                try:
+                    os.kill(p, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            if wait_for(lambda: not self.pids(mta), 5):
+                return
+
+    def remove(self):
+        if self.mode == "proc":
+            return
+        for m in self.mtas:
+            if self.pids(m):
+                self.kill(m)
+            for part in ("daemons", "inject"):
+                try:
+                    os.rmdir(os.path.join(self.root, m, part))
+                except OSError:
+                    pass
+            try:
+                os.rmdir(os.path.join(self.root, m))
+            except OSError:
+                pass
+        try:
+            os.rmdir(self.root)
+        except OSError as e:
+            say("could not remove %s: %s" % (self.root, e))
+
+
+
+# --- strace output ------------------------------------------------------------
+
+LINE = re.compile(r"^(\d+)\s+(.*)$")
+CALL = re.compile(r"^(\w+)\((.*)$")
+RESUMED = re.compile(r"^<\.\.\. (\w+) resumed>(.*)$")
+RESULT = re.compile(r"\)\s+=\s+(-?\d+|0x[0-9a-f]+|\?)")
+FSYNCS = ("fsync", "fdatasync", "sync_file_range", "syncfs", "sync", "msync")
+FORKS = ("fork", "vfork", "clone", "clone3")
+
+
+class Trace:
+    """Counts from strace -f output files."""
+
+    def __init__(self):
+        self.calls = Counter()
+        self.pids = set()
+        self.creates = 0
+        self.fsyncs = 0
+        self.execs = 0
+
+    def read(self, path):
+        pending = {}
+        with open(path, errors="replace") as f:
+            for line in f:
+                m = LINE.match(line.rstrip("\n"))
+                if not m:
+                    continue
+                pid, rest = int(m.group(1)), m.group(2)
+                self.pids.add(pid)
+                if rest.startswith("+++") or rest.startswith("---"):
+                    continue
+                r = RESUMED.match(rest)
+                if r:
+                    name, head = pending.pop(pid, (r.group(1), ""))
+                    full = head + r.group(2)
+                else:
+                    c = CALL.match(rest)
+                    if not c:
+                        continue
+                    name = c.group(1)
+                    self.calls[name] += 1
+                    if rest.endswith("<unfinished ...>"):
+                        pending[pid] = (name, rest[:-len("<unfinished ...>")])
+                        continue
+                    full = rest
+                res = RESULT.search(full)
+                okay = bool(res) and not res.group(1).startswith("-") and res.group(1) != "?"
+                if not okay:
+                    continue
+                if name in ("open", "openat", "openat2", "creat"):
+                    if (name == "creat" or "O_CREAT" in full) and '"/dev/' not in full \
+                       and '"/proc/' not in full:
+                        self.creates += 1
+                elif name in FSYNCS:
+                    self.fsyncs += 1
+                elif name in ("execve", "execveat"):
+                    self.execs += 1
+
+    def summary(self, attached, n):
+        """Figures per message; attached: pids that existed before the sample."""
+        started = len(self.pids - set(attached))
+        return {
+            "procs": started / n,
+            "execs": self.execs / n,
+            "creates": self.creates / n,
+            "fsyncs": self.fsyncs / n,
+            "calls": {k: v / n for k, v in self.calls.items()},
+        }

@@ -1,0 +1,1308 @@
+/* qmail-send: the queue manager (qmail-send(8), qmail-log(5)).
+ *
+ * It runs as qmails in DIR/queue, started by qmail-start, and
+ *  - preprocesses new messages: todo/N becomes info/S/N (sender),
+ *    local/S/N and remote/S/N ("T" recipient NUL each, local recipients
+ *    already rewritten by src/mail/route.c), all fsynced with their
+ *    directories, before qmail-clean is asked to remove todo/N and intd/N;
+ *  - starts deliveries through qmail-lspawn (and qmail-rspawn when it
+ *    exists) up to control/concurrencylocal and concurrencyremote, marks
+ *    each finished recipient 'D' in place, collects permanent failures in
+ *    bounce/N, and retries temporary ones on qmail's schedule
+ *    (src/mail/sched.h) until control/queuelifetime;
+ *  - when every recipient is done, queues the bounce (src/mail/bounce.h)
+ *    through qmail-queue, removes its own files and asks qmail-clean to
+ *    remove the message.
+ *
+ * Descriptors, as qmail-start arranges them (qmail's own layout):
+ *     0  the activity log (qmail-log(5)), written
+ *     1  requests to qmail-lspawn       2  reports from qmail-lspawn
+ *     3  requests to qmail-rspawn       4  reports from qmail-rspawn
+ *     5  requests to qmail-clean        6  replies from qmail-clean
+ * Descriptors 3 and 4 are closed when there is no qmail-rspawn: remote
+ * recipients then stay queued and each retry is logged as a deferral.
+ * The protocols on 1-6 are in src/mail/spawn.h. Nothing is written to
+ * descriptor 2 (it is a pipe from qmail-lspawn); every problem is a line
+ * in the log.
+ *
+ * The rules of DESIGN §3 decide the order of every step: a file is fsynced
+ * before anything relies on it, a directory that gained an entry before
+ * the request that makes the old state disappear, a failure is fsynced in
+ * bounce/N before its recipient is marked done, and a message's info file
+ * is removed (and that removal fsynced) before qmail-clean removes the
+ * message. What a crash leaves at each step is recognised at start. */
+#include "lib/buf.h"
+#include "lib/err.h"
+#include "lib/fs.h"
+#include "lib/io.h"
+#include "lib/sig.h"
+#include "lib/str.h"
+#include "mail/bounce.h"
+#include "mail/control.h"
+#include "mail/envelope.h"
+#include "mail/instance.h"
+#include "mail/qqclient.h"
+#include "mail/queue.h"
+#include "mail/route.h"
+#include "mail/sched.h"
+#include "mail/spawn.h"
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <utime.h>
+
+#define SLEEP_TODO 1500       /* scan todo/ at least this often (s) */
+#define SLEEP_SYSFAIL 123     /* retry after a system failure (s) */
+#define SLEEP_CLEANUP 76431   /* between scans for abandoned messages (s) */
+#define SLEEP_FOREVER 86400   /* longest poll (s) */
+#define OSSIFIED 129600       /* 36 h: a message nobody finished is abandoned */
+#define REPORT_MAX 10000      /* report bytes kept; spawns are not trusted */
+#define TODO_BATCH 64         /* todo entries preprocessed per pass */
+#define CLEANUP_BATCH 200     /* mess/ entries checked per loop */
+#define REC_MAX (ENVELOPE_ADDR_MAX + 8)
+#define NCHAN 2
+#define NJOBS (NCHAN * (SPAWN_MAX + 1))
+
+static const char *chandir[NCHAN] = { "local", "remote" };
+static const unsigned chanskip[NCHAN] = { SCHED_SKIP_LOCAL, SCHED_SKIP_REMOTE };
+static const char *norspawn =
+	"Sorry, remote delivery is not available here: qmail-rspawn is not installed. (#4.3.0)";
+static const char *toolong =
+	"I'm not going to try again; this message has been in the queue too long.";
+
+static time_t now;
+static volatile sig_atomic_t flagexit, flagrun, flagreread;
+static void sigterm(int s) { (void)s; flagexit = 1; }
+static void sigalrm(int s) { (void)s; flagrun = 1; }
+static void sighup(int s) { (void)s; flagreread = 1; }
+
+/* ---- configuration --------------------------------------------------- */
+
+static route rt = ROUTE_INIT;
+static buf bouncefrom, bouncehost, dbto;
+static unsigned long lifetime = 604800;
+static unsigned long conc[NCHAN] = { 10, 20 };
+
+static int readconc(const char **what)
+{
+	unsigned long c[NCHAN];
+	int i;
+	*what = "control/concurrencylocal";
+	if (control_readulong(&c[0], "concurrencylocal", 10) < 0) return -1;
+	*what = "control/concurrencyremote";
+	if (control_readulong(&c[1], "concurrencyremote", 20) < 0) return -1;
+	for (i = 0; i < NCHAN; i++) conc[i] = c[i] > SPAWN_MAX ? SPAWN_MAX : c[i];
+	return 0;
+}
+
+static int getcontrols(const char **what)
+{
+	buf host = BUF_INIT;
+	if (route_load(&rt, what) < 0) return -1;
+	if (readconc(what) < 0) return -1;
+	*what = "control/queuelifetime";
+	if (control_readulong(&lifetime, "queuelifetime", 604800) < 0) return -1;
+	*what = "control/bouncefrom";
+	if (control_readline(&bouncefrom, "bouncefrom", "MAILER-DAEMON") < 0) return -1;
+	*what = "control/bouncehost";
+	if (control_readme(&bouncehost, "bouncehost") < 0) return -1;
+	if (!bouncehost.len && buf_copys(&bouncehost, "bouncehost") < 0) return -1;
+	*what = "control/doublebouncehost";
+	if (control_readme(&host, "doublebouncehost") < 0) return -1;
+	if (!host.len && buf_copys(&host, "doublebouncehost") < 0) return -1;
+	*what = "control/doublebounceto";
+	if (control_readline(&dbto, "doublebounceto", "postmaster") < 0) return -1;
+	if (buf_putc(&dbto, '@') < 0 || buf_put(&dbto, host.s, host.len) < 0) return -1;
+	buf_free(&host);
+	return 0;
+}
+
+/* ---- the log ----------------------------------------------------------- */
+
+static io_out logo;
+
+static void logs(const char *s) { out_puts(&logo, s); }
+static void lognum(unsigned long long n)
+{
+	char b[24];
+	fmt_ulong(b, n);
+	out_puts(&logo, b);
+}
+/* qmail's logsafe: a line end shows as '/', every other byte that is not
+ * printable (and '%', and space) as '_', so a line stays one field. */
+static void logsafe(const char *s, size_t n)
+{
+	size_t i;
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+		if (c == '\n') c = '/';
+		else if (c == '%' || (unsigned char)c < 33 || (unsigned char)c > 126) c = '_';
+		out_put(&logo, &c, 1);
+	}
+}
+static void logfn(const char *dir, unsigned long id)
+{
+	buf b = BUF_INIT;
+	logs(queue_fn(&b, dir, id));
+	buf_free(&b);
+}
+static void warn(const char *what, const char *dir, unsigned long id, const char *tail)
+{
+	logs("warning: ");
+	logs(what);
+	logfn(dir, id);
+	logs(tail);
+	logs("\n");
+}
+
+/* ---- queue file names -------------------------------------------------- */
+
+static buf fn, fn2;
+static const char *qfn(const char *dir, unsigned long id) { return queue_fn(&fn, dir, id); }
+static const char *qfn2(const char *dir, unsigned long id) { return queue_fn(&fn2, dir, id); }
+
+/* Directories that gained or lost entries and must be fsynced before the
+ * next request to qmail-clean: [0] info/S, [1] local/S, [2] remote/S. */
+static unsigned char dirty[3][QUEUE_SPLIT];
+static int syncdirs(void)
+{
+	static const char *names[3] = { "info", "local", "remote" };
+	int i, s, r = 0;
+	for (i = 0; i < 3; i++)
+		for (s = 0; s < QUEUE_SPLIT; s++)
+			if (dirty[i][s]) {
+				buf d = BUF_INIT;
+				if (buf_copys(&d, names[i]) < 0 || buf_putc(&d, '/') < 0 ||
+				    buf_putnum(&d, (unsigned long long)s) < 0) { r = -1; continue; }
+				if (fsync_dir(d.s) < 0) {
+					logs("warning: trouble fsyncing "); logs(d.s); logs("\n");
+					r = -1;
+				} else
+					dirty[i][s] = 0;
+				buf_free(&d);
+			}
+	return r;
+}
+
+/* Read the next NUL-terminated record: 1 got one (at most max bytes kept,
+ * *used = bytes consumed), 0 clean end of file, -1 error (errno; EPROTO
+ * for a record cut by end of file, ERANGE for one longer than max). */
+static int getrec(io_in *in, buf *rec, size_t max, size_t *used)
+{
+	int over = 0;
+	rec->len = 0;
+	*used = 0;
+	for (;;) {
+		ssize_t r = in_fill(in);
+		char *p, *z;
+		size_t k;
+		if (r < 0) return -1;
+		if (r == 0) {
+			if (!*used) return 0;
+			errno = EPROTO;
+			return -1;
+		}
+		p = in->b + in->pos;
+		z = memchr(p, 0, in->len - in->pos);
+		k = z ? (size_t)(z - p) + 1 : in->len - in->pos;
+		if (!over && rec->len + k > max + 1) over = 1;
+		if (!over && buf_put(rec, p, z ? k - 1 : k) < 0) return -1;
+		in->pos += k;
+		*used += k;
+		if (z) {
+			if (over) { errno = ERANGE; return -1; }
+			return 1;
+		}
+	}
+}
+
+/* The sender and birth of message id from info/S/N: 1, or 0 (logged). */
+static int getinfo(unsigned long id, buf *sender, time_t *birth)
+{
+	io_in in;
+	struct stat st;
+	size_t used;
+	int fd = open(qfn("info", id), O_RDONLY | O_CLOEXEC), r;
+
+	if (fd < 0) { warn("unable to open ", "info", id, ""); return 0; }
+	if (fstat(fd, &st) < 0) { close(fd); warn("unable to stat ", "info", id, ""); return 0; }
+	in_init(&in, fd, 0);
+	r = getrec(&in, sender, REC_MAX, &used);
+	close(fd);
+	if (r != 1 || !sender->len || sender->s[0] != 'F') {
+		warn("trouble reading ", "info", id, "");
+		return 0;
+	}
+	memmove(sender->s, sender->s + 1, sender->len);   /* drop 'F', keep the NUL */
+	sender->len--;
+	*birth = st.st_mtime;
+	return 1;
+}
+
+/* ---- qmail-clean: requests answered in order --------------------------- */
+
+struct creq { char type; unsigned char chans; unsigned long id; };
+static struct {
+	int alive;
+	buf out;
+	size_t outpos;
+	struct creq *q;          /* ring of requests waiting for a reply */
+	size_t head, n, cap;
+	unsigned long todo;      /* "t" requests among them */
+} cl;
+
+static sched pq[NCHAN], pqdone, pqfail;
+
+static int clean_req(char type, unsigned long id, unsigned char chans)
+{
+	if (cl.n == cl.cap) {
+		size_t cap = cl.cap ? cl.cap * 2 : 64, i;
+		struct creq *q;
+		if (cap > (size_t)-1 / sizeof *q) return -1;
+		q = malloc(cap * sizeof *q);
+		if (!q) return -1;
+		for (i = 0; i < cl.n; i++) q[i] = cl.q[(cl.head + i) % cl.cap];
+		free(cl.q);
+		cl.q = q;
+		cl.head = 0;
+		cl.cap = cap;
+	}
+	if (buf_putc(&cl.out, type) < 0 || buf_putnum(&cl.out, id) < 0 || buf_put0(&cl.out) < 0) return -1;
+	cl.q[(cl.head + cl.n) % cl.cap] = (struct creq){ type, chans, id };
+	cl.n++;
+	if (type == 't') cl.todo++;
+	return 0;
+}
+
+static void schedule(unsigned long id, unsigned char chans, time_t when);
+
+static void clean_reply(char ch)
+{
+	struct creq r;
+	if (!cl.n) { logs("warning: unexpected reply from qmail-clean\n"); return; }
+	r = cl.q[cl.head];
+	cl.head = (cl.head + 1) % cl.cap;
+	cl.n--;
+	if (r.type == 't') cl.todo--;
+	if (ch != '+') {
+		/* t: todo/N stays, so the next todo scan redoes the message */
+		warn("qmail-clean unable to clean up ", r.type == 't' ? "todo" : "mess", r.id, "");
+		return;
+	}
+	if (r.type == 't') schedule(r.id, r.chans, now);
+}
+
+/* ---- channels, jobs, deliveries ---------------------------------------- */
+
+struct del { int used; int job; unsigned long delid; off_t mpos; buf recip; };
+struct job {
+	int refs;                /* 0: free */
+	unsigned long id;
+	int chan, fd;            /* fd: the channel file, read-write */
+	time_t retry;
+	buf sender;
+	unsigned long numtodo;   /* recipients started and not done */
+	int hiteof, dying, marked;
+};
+struct chan {
+	int fdout, fdin;
+	int alive;               /* a spawn answers on this channel */
+	int present;             /* 0: no qmail-rspawn at all */
+	buf out;                 /* requests not yet written */
+	size_t outpos;
+	buf rd;                  /* report being read */
+	int rdfield;             /* 0: reading delnum, 1: reading status+text */
+	size_t rdnum;            /* length of the delnum field in rd */
+	unsigned long used;
+	struct del d[SPAWN_MAX];
+	struct {                 /* the message whose recipients are being started */
+		unsigned long id;    /* 0: none */
+		int job;
+		off_t mpos;
+		io_in in;
+	} pass;
+};
+static struct chan ch[NCHAN];
+static struct job jobs[NJOBS];
+static unsigned long masterdelid = 1;
+static buf rec;
+
+static void status(void)
+{
+	int c;
+	logs("status:");
+	for (c = 0; c < NCHAN; c++) {
+		logs(c ? " remote " : " local ");
+		lognum(ch[c].used);
+		logs("/");
+		lognum(conc[c]);
+	}
+	if (flagexit) logs(" exitasap");
+	logs("\n");
+}
+
+static void schedule(unsigned long id, unsigned char chans, time_t when)
+{
+	int c;
+	for (c = 0; c < NCHAN; c++)
+		if (chans & (1 << c))
+			while (sched_add(&pq[c], id, when) < 0) { logs("alert: out of memory, sleeping...\n"); sleep(10); }
+	if (!chans)
+		while (sched_add(&pqdone, id, when) < 0) { logs("alert: out of memory, sleeping...\n"); sleep(10); }
+}
+static void later(sched *q, unsigned long id, time_t when)
+{
+	while (sched_add(q, id, when) < 0) { logs("alert: out of memory, sleeping...\n"); sleep(10); }
+}
+
+static int job_avail(void)
+{
+	int j;
+	for (j = 0; j < NJOBS; j++) if (!jobs[j].refs) return 1;
+	return 0;
+}
+
+static int del_avail(int c)
+{
+	if (!ch[c].present) return 1;    /* deferred on the spot, no slot held */
+	return ch[c].alive && ch[c].used < conc[c];
+}
+
+/* The last reference to a job is gone: the channel file is finished
+ * (every recipient done: remove it, and the message may be done) or goes
+ * back to the schedule for its next retry. */
+static void job_close(int j)
+{
+	struct job *jb = &jobs[j];
+	struct stat st;
+	int c = jb->chan;
+
+	if (--jb->refs > 0) return;
+	if (jb->hiteof && !jb->numtodo) {
+		/* The marks need no fsync: the file goes, and the message is
+		 * gone only once its info file is removed (fsynced) later. */
+		close(jb->fd);
+		if (unlink(qfn(chandir[c], jb->id)) < 0 && errno != ENOENT) {
+			warn("unable to unlink ", chandir[c], jb->id, "; will try again later");
+			later(&pq[c], jb->id, now + SLEEP_SYSFAIL);
+			return;
+		}
+		if (stat(qfn(chandir[1 - c], jb->id), &st) == 0) return;   /* other channel busy */
+		if (errno != ENOENT) warn("unable to stat ", chandir[1 - c], jb->id, "");
+		later(&pqdone, jb->id, now);
+		return;
+	}
+	if (jb->marked && fsync(jb->fd) < 0) warn("trouble fsyncing ", chandir[c], jb->id, "");
+	close(jb->fd);
+	later(&pq[c], jb->id, jb->retry);
+}
+
+/* fsync the marks of jobs still open, once per loop, not once per mark. */
+static void sync_marks(void)
+{
+	int j;
+	for (j = 0; j < NJOBS; j++)
+		if (jobs[j].refs && jobs[j].marked) {
+			if (fsync(jobs[j].fd) < 0) warn("trouble fsyncing ", chandir[jobs[j].chan], jobs[j].id, "");
+			jobs[j].marked = 0;
+		}
+}
+
+static void mark(int j, off_t pos)
+{
+	if (pwrite(jobs[j].fd, "D", 1, pos) != 1) {
+		warn("trouble marking ", chandir[jobs[j].chan], jobs[j].id, "; message will be delivered twice!");
+		return;
+	}
+	jobs[j].marked = 1;
+}
+
+/* Append the failure to bounce/N and fsync it (and bounce/ when the file
+ * is new) before the recipient may be marked done. 0 ok, -1 failed. */
+static int addbounce(unsigned long id, const char *recip, const char *text, size_t n)
+{
+	buf b = BUF_INIT;
+	struct stat st;
+	int fd, r = -1;
+
+	if (bounce_block(&b, route_unprepend(&rt, recip), text, n) < 0) goto out;
+	fd = open(qfn2("bounce", id), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) goto out;
+	if (fstat(fd, &st) == 0 && write_all(fd, b.s, b.len) == 0 && fsync(fd) == 0 &&
+	    (st.st_size || fsync_dir("bounce") == 0))
+		r = 0;
+	close(fd);
+out:
+	buf_free(&b);
+	if (r < 0) logs("alert: unable to append to bounce message; will try again later\n");
+	return r;
+}
+
+/* VERP (qmail-send's senderadd): "owner-@host-@[]" becomes
+ * "owner-box=dom@host" for recipient box@dom. */
+static int sender_for(buf *out, const char *sender, const char *recip)
+{
+	size_t n = strlen(sender), rl = strlen(recip), j, k;
+	out->len = 0;
+	if (n >= 4 && str_eq(sender + n - 4, "-@[]")) {
+		j = byte_rchr(sender, n - 4, '@');
+		k = byte_rchr(recip, rl, '@');
+		if (k < rl && j + 5 <= n)
+			return buf_put(out, sender, j) < 0 || buf_put(out, recip, k) < 0 ||
+			       buf_putc(out, '=') < 0 || buf_puts(out, recip + k + 1) < 0 ||
+			       buf_putc(out, '@') < 0 || buf_put(out, sender + j + 1, n - 5 - j) < 0 ? -1 : 0;
+	}
+	return buf_copys(out, sender);
+}
+
+static void report(int c, unsigned long slot, char st, const char *text, size_t n);
+
+static void del_start(int c, int j, off_t mpos, const char *recip)
+{
+	struct chan *h = &ch[c];
+	buf s = BUF_INIT;
+	unsigned long i;
+
+	for (i = 0; i < SPAWN_MAX; i++) if (!h->d[i].used) break;
+	if (i == SPAWN_MAX) return;
+	if (buf_copys(&h->d[i].recip, recip) < 0 || sender_for(&s, jobs[j].sender.s, recip) < 0) {
+		buf_free(&s);
+		logs("alert: out of memory, sleeping...\n");
+		sleep(10);
+		return;
+	}
+	h->d[i].used = 1;
+	h->d[i].job = j;
+	h->d[i].delid = masterdelid++;
+	h->d[i].mpos = mpos;
+	jobs[j].refs++;
+	jobs[j].numtodo++;
+	h->used++;
+	logs("starting delivery "); lognum(h->d[i].delid);
+	logs(": msg "); lognum(jobs[j].id);
+	logs(c ? " to remote " : " to local ");
+	logsafe(recip, strlen(recip));
+	logs("\n");
+	status();
+	if (!h->present) {
+		report(c, i, 'Z', norspawn, strlen(norspawn));
+	} else if (buf_putnum(&h->out, i) < 0 || buf_put0(&h->out) < 0 ||
+	           buf_putnum(&h->out, jobs[j].id) < 0 || buf_put0(&h->out) < 0 ||
+	           buf_put(&h->out, s.s, s.len + 1) < 0 || buf_put(&h->out, recip, strlen(recip) + 1) < 0) {
+		logs("alert: out of memory, sleeping...\n");
+		report(c, i, 'Z', "qmail-send out of memory (#4.3.0)", 33);   /* 33 = its length */
+	}
+	buf_free(&s);
+}
+
+/* A finished delivery: log it, record it, free its slot. */
+static void report(int c, unsigned long slot, char st, const char *text, size_t n)
+{
+	struct chan *h = &ch[c];
+	struct del *d = &h->d[slot];
+	struct job *jb = &jobs[d->job];
+	buf t = BUF_INIT;
+
+	/* qmail's reports end with a line end (the log shows it as '/').
+	 * A spawn sends one line with its line ends written as '/'
+	 * (src/mail/spawn.h), so a final '/' is that line end again and a
+	 * text without one gets it: the log then reads exactly as qmail's
+	 * and the bounce text has no stray '/'. */
+	if (n && (text[n - 1] == '/' || text[n - 1] == '\n')) n--;
+	if (buf_put(&t, text, n) < 0 || (n && buf_putc(&t, '\n') < 0)) {
+		t.len = 0;
+		st = 'Z';
+	}
+	if (st == 'Z' && jb->dying) {
+		/* past queuelifetime: this was the last try */
+		if (buf_puts(&t, toolong) < 0 || buf_putc(&t, '\n') < 0) t.len = 0;
+		st = 'D';
+	}
+	logs("delivery "); lognum(d->delid);
+	switch (st) {
+	case 'K':
+		logs(": success: "); logsafe(t.s, t.len); logs("\n");
+		mark(d->job, d->mpos);
+		jb->numtodo--;
+		break;
+	case 'Z':
+		logs(": deferral: "); logsafe(t.s, t.len); logs("\n");
+		break;
+	case 'D':
+		logs(": failure: "); logsafe(t.s, t.len); logs("\n");
+		if (addbounce(jb->id, d->recip.s, t.s, t.len) == 0) {
+			mark(d->job, d->mpos);
+			jb->numtodo--;
+		}
+		break;
+	default:
+		logs(": report mangled, will defer\n");
+	}
+	buf_free(&t);
+	d->used = 0;
+	h->used--;
+	job_close(d->job);
+	status();
+}
+
+static void spawndied(int c)
+{
+	logs("alert: oh no! lost spawn connection! dying...\n");
+	ch[c].alive = 0;
+	flagexit = 1;
+}
+
+/* Reports arrive as "<delnum>\0<status><text>\0"; read what is there. */
+static void del_read(int c)
+{
+	struct chan *h = &ch[c];
+	char b[4096];
+	ssize_t r = read(h->fdin, b, sizeof b), i;
+
+	if (r < 0) { if (errno != EINTR && errno != EAGAIN) spawndied(c); return; }
+	if (r == 0) { spawndied(c); return; }
+	for (i = 0; i < r; i++) {
+		char x = b[i];
+		if (x) {
+			size_t lim = h->rdfield ? h->rdnum + 1 + REPORT_MAX : 24;
+			if (h->rd.len < lim && buf_putc(&h->rd, x) < 0) h->rd.len = 0;
+			continue;
+		}
+		if (!h->rdfield) {
+			h->rdnum = h->rd.len;
+			if (buf_putc(&h->rd, 0) < 0) h->rd.len = 0, h->rdnum = 0;
+			h->rdfield = 1;
+			continue;
+		}
+		{
+			unsigned long slot;
+			const char *txt = h->rd.s + h->rdnum + 1;
+			size_t tl = h->rd.len - h->rdnum - 1;
+			if (!h->rdnum || scan_ulong(h->rd.s, h->rdnum, &slot) != h->rdnum ||
+			    slot >= SPAWN_MAX || !h->d[slot].used)
+				logs("warning: internal error: delivery report out of range\n");
+			else
+				report(c, slot, tl ? txt[0] : 0, tl ? txt + 1 : "", tl ? tl - 1 : 0);
+		}
+		h->rd.len = 0;
+		h->rdfield = 0;
+	}
+}
+
+/* Start deliveries for due messages while slots and jobs are free. */
+static void pass_chan(int c)
+{
+	struct chan *h = &ch[c];
+	sched_ent e;
+	buf sender = BUF_INIT;
+	time_t birth;
+
+	while (!flagexit) {
+		size_t used;
+		int r, j;
+		if (!h->pass.id) {
+			int fd;
+			if (!job_avail() || !sched_min(&pq[c], &e) || e.when > now) break;
+			if (h->present && !del_avail(c)) break;
+			sched_delmin(&pq[c]);
+			fd = open(qfn(chandir[c], e.id), O_RDWR | O_CLOEXEC);
+			if (fd < 0) {
+				if (errno == ENOENT) { later(&pqdone, e.id, now); continue; }
+				warn("trouble opening ", chandir[c], e.id, "; will try again later");
+				later(&pq[c], e.id, now + SLEEP_SYSFAIL);
+				continue;
+			}
+			if (!getinfo(e.id, &sender, &birth)) {
+				close(fd);
+				later(&pq[c], e.id, now + SLEEP_SYSFAIL);
+				continue;
+			}
+			for (j = 0; jobs[j].refs; j++) ;
+			jobs[j].refs = 1;
+			jobs[j].id = e.id;
+			jobs[j].chan = c;
+			jobs[j].fd = fd;
+			jobs[j].numtodo = 0;
+			jobs[j].hiteof = jobs[j].marked = 0;
+			jobs[j].retry = sched_retry(birth, now, chanskip[c]);
+			jobs[j].dying = now > birth && (unsigned long long)(now - birth) > lifetime;
+			if (buf_copy(&jobs[j].sender, sender.s, sender.len) < 0) {
+				jobs[j].hiteof = 0;
+				job_close(j);
+				break;
+			}
+			h->pass.id = e.id;
+			h->pass.job = j;
+			h->pass.mpos = 0;
+			in_init(&h->pass.in, fd, 0);
+		}
+		if (!del_avail(c)) break;
+		j = h->pass.job;
+		r = getrec(&h->pass.in, &rec, REC_MAX, &used);
+		if (r == 1 && rec.s[0] == 'T') {
+			del_start(c, j, h->pass.mpos, rec.s + 1);
+		} else if (r == 1 && rec.s[0] == 'D') {
+			;
+		} else {
+			if (r == 0) jobs[j].hiteof = 1;
+			else if (r == 1) warn("unknown record type in ", chandir[c], jobs[j].id, "!");
+			else warn("trouble reading ", chandir[c], jobs[j].id, "; will try again later");
+			h->pass.id = 0;
+			job_close(j);
+			continue;
+		}
+		h->pass.mpos += (off_t)used;
+	}
+	buf_free(&sender);
+}
+
+/* ---- bounces and finished messages ------------------------------------- */
+
+/* Does bounce/N name any recipient other than the double-bounce address?
+ * (A bounce to <> that failed only there is a triple bounce.) -1: error */
+static int others_failed(int fd)
+{
+	io_in in;
+	buf line = BUF_INIT;
+	int start = 1, r = 0, k;
+
+	in_init(&in, fd, 0);
+	for (;;) {
+		line.len = 0;
+		k = in_getline(&in, &line, '\n', BOUNCE_LINE_MAX);
+		if (k < 0 && errno != ERANGE) { r = -1; break; }
+		if (k == 0 && !line.len) break;
+		if (line.len && line.s[line.len - 1] == '\n') line.len--;
+		if (!line.len) { start = 1; continue; }
+		if (start && line.len >= 3 && line.s[0] == '<' &&
+		    !(line.len - 3 == dbto.len && case_eqn(line.s + 1, dbto.s, dbto.len))) { r = 1; break; }
+		start = 0;
+		if (k == 0) break;
+	}
+	buf_free(&line);
+	return r;
+}
+
+/* A MIME boundary no message contains by chance: random bytes in hex. */
+static void boundary(char *b, unsigned long id)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char rnd[12];
+	size_t n, i;
+
+	if (getrandom(rnd, sizeof rnd, GRND_NONBLOCK) != (ssize_t)sizeof rnd)
+		for (i = 0; i < sizeof rnd; i++)
+			rnd[i] = (unsigned char)(((unsigned long long)now >> (i % 8 * 8)) ^ (i * 37u) ^ (unsigned)getpid());
+	memcpy(b, "nqmail-", 7);
+	n = 7 + fmt_ulong(b + 7, id);
+	b[n++] = '-';
+	for (i = 0; i < sizeof rnd; i++) {
+		b[n++] = hex[rnd[i] >> 4];
+		b[n++] = hex[rnd[i] & 15];
+	}
+	b[n] = 0;
+}
+
+/* Queue the bounce for message id if it has one: 1 done (or nothing to
+ * do), 0 try again later (logged). */
+static int injectbounce(unsigned long id)
+{
+	buf sender = BUF_INIT, why = BUF_INIT;
+	bounce_msg m;
+	time_t birth;
+	qq q;
+	char bnd[64];
+	int fdb, fdm, r = 0, k = 0;
+	sigset_t none, old;
+
+	fdb = open(qfn2("bounce", id), O_RDONLY | O_CLOEXEC);
+	if (fdb < 0) {
+		if (errno == ENOENT) return 1;
+		warn("unable to open ", "bounce", id, "");
+		return 0;
+	}
+	if (!getinfo(id, &sender, &birth)) goto out;
+	/* owner-@host-@[] -> owner-@host */
+	if (sender.len >= 5 && str_eq(sender.s + sender.len - 4, "-@[]")) buf_trunc(&sender, sender.len - 4);
+	/* "#@[]" is the sender qmail gives double bounces */
+	if (str_eq(sender.s, "#@[]") || (!sender.len && (k = others_failed(fdb)) <= 0)) {
+		if (k < 0) { warn("trouble reading ", "bounce", id, ""); goto out; }
+		logs("triple bounce: discarding "); logfn("bounce", id); logs("\n");
+	} else {
+		fdm = open(qfn("mess", id), O_RDONLY | O_CLOEXEC);
+		if (fdm < 0) { warn("unable to open ", "mess", id, ""); goto out; }
+		memset(&m, 0, sizeof m);
+		m.host = bouncehost.s;
+		m.fromuser = bouncefrom.s;
+		m.sender = sender.s;
+		m.dbl = !sender.len;
+		m.to = m.dbl ? dbto.s : sender.s;
+		m.now = now;
+		m.arrival = birth;
+		m.id = id;
+		boundary(bnd, id);
+		m.boundary = bnd;
+		/* qmail-queue must not inherit our blocked signals (its own
+		 * alarm would never fire); let them in while it runs. */
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, &old);
+		if (qq_open(&q, 0) < 0) {
+			sigprocmask(SIG_SETMASK, &old, 0);
+			close(fdm);
+			logs("warning: unable to start qmail-queue, will try later\n");
+			goto out;
+		}
+		if (bounce_write(&q.mess, &m, fdb, fdm) < 0) q.failed = 1;
+		close(fdm);
+		qq_from(&q, "");
+		qq_to(&q, m.to, strlen(m.to));
+		k = qq_close(&q, &why);
+		sigprocmask(SIG_SETMASK, &old, 0);
+		if (k) {
+			logs("warning: trouble injecting bounce message, will try later: ");
+			logsafe(why.s, why.len);
+			logs("\n");
+			goto out;
+		}
+		logs("bounce msg "); lognum(id); logs(" qp "); lognum((unsigned long long)q.pid); logs("\n");
+	}
+	if (unlink(qfn2("bounce", id)) < 0) { warn("unable to unlink ", "bounce", id, ""); goto out; }
+	r = 1;
+out:
+	close(fdb);
+	buf_free(&sender);
+	buf_free(&why);
+	return r;
+}
+
+/* Message id may be done: every channel file gone. Bounce, remove info,
+ * then (after the info directories are fsynced) ask qmail-clean. */
+static void done_do(void)
+{
+	sched_ent e;
+	struct stat st;
+	unsigned long ids[TODO_BATCH];
+	size_t n = 0, i;
+
+	while (n < TODO_BATCH && sched_min(&pqdone, &e) && e.when <= now) {
+		int c, busy = 0;
+		sched_delmin(&pqdone);
+		for (c = 0; c < NCHAN; c++) {
+			if (stat(qfn(chandir[c], e.id), &st) == 0) busy = 1;
+			else if (errno != ENOENT) { warn("unable to stat ", chandir[c], e.id, "; will try again later"); busy = 2; }
+		}
+		if (stat(qfn("todo", e.id), &st) == 0) busy = 1;
+		if (busy == 2) { later(&pqdone, e.id, now + SLEEP_SYSFAIL); continue; }
+		if (busy) continue;
+		if (stat(qfn("info", e.id), &st) < 0) {
+			if (errno != ENOENT) later(&pqdone, e.id, now + SLEEP_SYSFAIL);
+			continue;
+		}
+		if (!injectbounce(e.id)) { later(&pqdone, e.id, now + SLEEP_SYSFAIL); continue; }
+		logs("end msg "); lognum(e.id); logs("\n");
+		if (unlink(qfn("info", e.id)) < 0) {
+			warn("unable to unlink ", "info", e.id, "; will try again later");
+			later(&pqdone, e.id, now + SLEEP_SYSFAIL);
+			continue;
+		}
+		dirty[0][e.id % QUEUE_SPLIT] = 1;
+		ids[n++] = e.id;
+	}
+	if (!n) return;
+	/* If the removal of info/S/N were lost in a crash after qmail-clean
+	 * removed the message, the queue would hold an info without a message. */
+	if (syncdirs() < 0) {
+		for (i = 0; i < n; i++) later(&pqdone, ids[i], now + SLEEP_SYSFAIL);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		if (clean_req('m', ids[i], 0) < 0) later(&pqdone, ids[i], now + SLEEP_SYSFAIL);
+}
+
+/* ---- new messages: todo/ ------------------------------------------------ */
+
+static DIR *tododir;
+static int todowanted = 1;
+static time_t nexttodo;
+
+/* Preprocess todo/N. Returns the channels it has recipients in (bit 0
+ * local, bit 1 remote) plus 4, or 0 when it could not be done (logged;
+ * todo/N stays for the next scan). */
+static int todo_one(unsigned long id)
+{
+	io_in in;
+	io_out o[NCHAN], oi;
+	int fd, fdi = -1, fdc[NCHAN] = { -1, -1 }, c, r, flags = 0, ok = 0, gotf = 0;
+	unsigned long uid = 0, pid = 0;
+	struct stat st;
+	size_t used;
+	buf addr = BUF_INIT;
+
+	fd = open(qfn("todo", id), O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno != ENOENT) warn("unable to open ", "todo", id, "");
+		return 0;
+	}
+	if (stat(qfn("mess", id), &st) < 0) { warn("unable to stat ", "mess", id, ""); goto out; }
+	fdi = open(qfn("info", id), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fdi < 0) { warn("unable to create ", "info", id, ""); goto out; }
+	out_init(&oi, fdi, 0);
+	logs("new msg "); lognum(id); logs("\n");
+	in_init(&in, fd, 0);
+	for (;;) {
+		r = getrec(&in, &rec, REC_MAX, &used);
+		if (r < 0) { warn("trouble reading ", "todo", id, ""); goto out; }
+		if (r == 0 || rec.len == 0) break;    /* final NUL, or qmail's own end */
+		switch (rec.s[0]) {
+		case 'u': scan_ulong(rec.s + 1, rec.len - 1, &uid); break;
+		case 'p': scan_ulong(rec.s + 1, rec.len - 1, &pid); break;
+		case 'F':
+			if (gotf || out_put(&oi, rec.s, rec.len + 1) < 0 || out_flush(&oi) < 0) {
+				warn(gotf ? "unknown record type in " : "trouble writing to ", gotf ? "todo" : "info", id, "");
+				goto out;
+			}
+			gotf = 1;
+			logs("info msg "); lognum(id);
+			logs(": bytes "); lognum((unsigned long long)st.st_size);
+			logs(" from <"); logsafe(rec.s + 1, rec.len - 1);
+			logs("> qp "); lognum(pid);
+			logs(" uid "); lognum(uid);
+			logs("\n");
+			break;
+		case 'T':
+			if (!gotf) { warn("unknown record type in ", "todo", id, ""); goto out; }
+			r = route_rewrite(&rt, rec.s + 1, rec.len - 1, &addr);
+			if (r < 0) { logs("alert: out of memory\n"); goto out; }
+			c = r == ROUTE_LOCAL ? 0 : 1;
+			if (fdc[c] < 0) {
+				fdc[c] = open(qfn(chandir[c], id), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+				if (fdc[c] < 0) { warn("unable to create ", chandir[c], id, ""); goto out; }
+				out_init(&o[c], fdc[c], 0);
+				flags |= 1 << c;
+			}
+			if (out_put(&o[c], "T", 1) < 0 || out_put(&o[c], addr.s, addr.len + 1) < 0) {
+				warn("trouble writing to ", chandir[c], id, "");
+				goto out;
+			}
+			break;
+		default:
+			warn("unknown record type in ", "todo", id, "");
+			goto out;
+		}
+	}
+	if (!gotf) { warn("unknown record type in ", "todo", id, ""); goto out; }
+	if (fsync(fdi) < 0) { warn("trouble fsyncing ", "info", id, ""); goto out; }
+	for (c = 0; c < NCHAN; c++) {
+		if (fdc[c] < 0) {
+			/* a leftover of an earlier attempt or an earlier message N */
+			if (unlink(qfn(chandir[c], id)) < 0 && errno != ENOENT) {
+				warn("unable to unlink ", chandir[c], id, "");
+				goto out;
+			}
+			continue;
+		}
+		if (out_flush(&o[c]) < 0) { warn("trouble writing to ", chandir[c], id, ""); goto out; }
+		if (fsync(fdc[c]) < 0) { warn("trouble fsyncing ", chandir[c], id, ""); goto out; }
+		dirty[1 + c][id % QUEUE_SPLIT] = 1;
+	}
+	dirty[0][id % QUEUE_SPLIT] = 1;
+	ok = 1;
+out:
+	close(fd);
+	if (fdi >= 0) close(fdi);
+	for (c = 0; c < NCHAN; c++) if (fdc[c] >= 0) close(fdc[c]);
+	buf_free(&addr);
+	return ok ? flags | 4 : 0;
+}
+
+static void todo_do(void)
+{
+	unsigned long ids[TODO_BATCH];
+	unsigned char fl[TODO_BATCH];
+	size_t n = 0, i;
+	struct dirent *de;
+
+	if (flagexit || cl.todo || !cl.alive) return;
+	if (!tododir) {
+		if (!todowanted && now < nexttodo) return;
+		todowanted = 0;
+		tododir = opendir("todo");
+		if (!tododir) {
+			logs("alert: unable to opendir todo, will try again in ten seconds\n");
+			nexttodo = now + 10;
+			return;
+		}
+		nexttodo = now + SLEEP_TODO;
+	}
+	while (n < TODO_BATCH) {
+		unsigned long id;
+		size_t len;
+		int f;
+		errno = 0;
+		de = readdir(tododir);
+		if (!de) { closedir(tododir); tododir = 0; break; }
+		len = strlen(de->d_name);
+		if (scan_ulong(de->d_name, len, &id) != len || !id) continue;
+		f = todo_one(id);
+		if (!f) continue;
+		ids[n] = id;
+		fl[n++] = (unsigned char)(f & 3);
+	}
+	if (!n) return;
+	/* info/S, local/S, remote/S must hold their new entries before
+	 * todo/N goes: otherwise a crash could lose the message. */
+	if (syncdirs() < 0) { todowanted = 1; nexttodo = now + 10; return; }
+	for (i = 0; i < n; i++)
+		if (clean_req('t', ids[i], fl[i]) < 0) logs("alert: out of memory\n");
+}
+
+/* ---- start: resume the queue, clear what a crash left ------------------ */
+
+static void pqadd(unsigned long id)
+{
+	struct stat st;
+	int c, chans = 0;
+
+	if (stat(qfn("todo", id), &st) == 0) return;   /* preprocessing is redone */
+	for (c = 0; c < NCHAN; c++) {
+		if (stat(qfn(chandir[c], id), &st) == 0) {
+			later(&pq[c], id, st.st_mtime);
+			chans = 1;
+		} else if (errno != ENOENT) {
+			warn("unable to stat ", chandir[c], id, "; will try again later");
+			later(&pqfail, id, now + SLEEP_SYSFAIL);
+			return;
+		}
+	}
+	if (!chans) later(&pqdone, id, now);
+}
+
+/* For each file in dir/S/ (split) or dir/ (flat), call f with its number. */
+static void eachfile(const char *dir, int split, void (*f)(unsigned long))
+{
+	int s;
+	for (s = 0; s < (split ? QUEUE_SPLIT : 1); s++) {
+		buf d = BUF_INIT;
+		DIR *dd;
+		struct dirent *de;
+		if (buf_copys(&d, dir) < 0 || (split && (buf_putc(&d, '/') < 0 || buf_putnum(&d, (unsigned long long)s) < 0)))
+			err_nomem();
+		while (!(dd = opendir(d.s))) {
+			logs("alert: unable to opendir "); logs(d.s); logs(", sleeping...\n");
+			out_flush(&logo);
+			sleep(10);
+		}
+		while ((de = readdir(dd))) {
+			unsigned long id;
+			size_t len = strlen(de->d_name);
+			if (scan_ulong(de->d_name, len, &id) == len && id) f(id);
+		}
+		closedir(dd);
+		buf_free(&d);
+	}
+}
+
+/* local/S/N or remote/S/N without info/S/N and todo/N: left when a crash
+ * lost the removal of an old message's channel file. */
+static void orphan_chan(unsigned long id, int c)
+{
+	struct stat st;
+	if (stat(qfn("info", id), &st) == 0 || errno != ENOENT) return;
+	if (stat(qfn("todo", id), &st) == 0 || errno != ENOENT) return;
+	if (unlink(qfn(chandir[c], id)) < 0) warn("unable to unlink ", chandir[c], id, "");
+}
+static void orphan_local(unsigned long id) { orphan_chan(id, 0); }
+static void orphan_remote(unsigned long id) { orphan_chan(id, 1); }
+
+/* bounce/N without info/S/N: the bounce was queued (that comes first)
+ * and the crash came before bounce/N was removed. */
+static void orphan_bounce(unsigned long id)
+{
+	struct stat st;
+	if (stat(qfn("info", id), &st) == 0 || errno != ENOENT) return;
+	if (unlink(qfn2("bounce", id)) < 0) warn("unable to unlink ", "bounce", id, "");
+}
+
+/* ---- abandoned messages: mess/S/N that nobody owns after 36 hours ------- */
+
+static struct { int s; DIR *d; time_t next; } cu;
+
+static void cleanup_do(void)
+{
+	struct dirent *de;
+	int k;
+
+	if (flagexit || !cl.alive) return;
+	if (!cu.d) {
+		buf d = BUF_INIT;
+		if (now < cu.next) return;
+		if (buf_copys(&d, "mess/") < 0 || buf_putnum(&d, (unsigned long long)cu.s) < 0) return;
+		cu.d = opendir(d.s);
+		buf_free(&d);
+		if (!cu.d) { cu.next = now + SLEEP_SYSFAIL; return; }
+	}
+	for (k = 0; k < CLEANUP_BATCH; k++) {
+		struct stat st;
+		unsigned long id;
+		size_t len;
+		de = readdir(cu.d);
+		if (!de) {
+			closedir(cu.d);
+			cu.d = 0;
+			if (++cu.s == QUEUE_SPLIT) { cu.s = 0; cu.next = now + SLEEP_CLEANUP; }
+			return;
+		}
+		len = strlen(de->d_name);
+		if (scan_ulong(de->d_name, len, &id) != len || !id) continue;
+		if (stat(qfn("mess", id), &st) < 0) continue;
+		if (now <= st.st_mtime + OSSIFIED) continue;
+		if (stat(qfn("info", id), &st) == 0 || errno != ENOENT) continue;
+		if (stat(qfn("todo", id), &st) == 0 || errno != ENOENT) continue;
+		clean_req('m', id, 0);
+	}
+}
+
+/* ---- exit ---------------------------------------------------------------- */
+
+/* Keep each waiting message's next retry in its channel file's mtime. */
+static void pqfinish(void)
+{
+	sched_ent e;
+	int c;
+	for (c = 0; c < NCHAN; c++)
+		while (sched_min(&pq[c], &e)) {
+			struct utimbuf ut;
+			sched_delmin(&pq[c]);
+			ut.actime = ut.modtime = e.when;
+			if (utime(qfn(chandir[c], e.id), &ut) < 0 && errno != ENOENT)
+				warn("unable to utime ", chandir[c], e.id, "; message will be retried too soon");
+		}
+}
+
+static int can_exit(void)
+{
+	int c;
+	for (c = 0; c < NCHAN; c++)
+		if (ch[c].alive && ch[c].used) return 0;
+	return 1;
+}
+
+static void reread(void)
+{
+	route nr = ROUTE_INIT;
+	const char *what;
+	if (route_load(&nr, &what) < 0) {
+		logs("alert: unable to reread controls: "); logs(what); logs("\n");
+		return;
+	}
+	route_free(&rt);
+	rt = nr;
+	if (readconc(&what) < 0) { logs("alert: unable to reread "); logs(what); logs("\n"); }
+}
+
+/* Write what is pending on a non-blocking descriptor. -1: peer gone. */
+static int flushout(int fd, buf *b, size_t *pos)
+{
+	while (*pos < b->len) {
+		ssize_t w = write(fd, b->s + *pos, b->len - *pos);
+		if (w < 0) {
+			if (errno == EINTR) continue;
+			if (errno == EAGAIN) return 0;
+			return -1;
+		}
+		*pos += (size_t)w;
+	}
+	b->len = 0;
+	*pos = 0;
+	return 0;
+}
+
+static int fdopen_(int fd) { return fcntl(fd, F_GETFD) >= 0; }
+
+int main(void)
+{
+	const char *what;
+	int c, fd, trig, mutex;
+	sigset_t blocked, none;
+
+	err_prog = "qmail-send";
+	out_init(&logo, 0, 0);
+	for (fd = 0; fd <= 6; fd++) if (fd != 3 && fd != 4 && !fdopen_(fd)) {
+		logs("alert: cannot start: descriptors 0 to 6 must be open (run me from qmail-start)\n");
+		out_flush(&logo);
+		_exit(111);
+	}
+	ch[0].fdout = 1; ch[0].fdin = 2;
+	ch[1].fdout = 3; ch[1].fdin = 4;
+	for (c = 0; c < NCHAN; c++) {
+		ch[c].present = fdopen_(ch[c].fdout) && fdopen_(ch[c].fdin);
+		if (!ch[c].present) {
+			/* Hold the numbers with /dev/null before anything is
+			 * opened, so no file (the mutex!) lands on them. */
+			int n;
+			close(ch[c].fdout);
+			close(ch[c].fdin);
+			n = open("/dev/null", O_RDWR | O_CLOEXEC);
+			if (n >= 0 && n != ch[c].fdout) dup2(n, ch[c].fdout);
+			if (n >= 0 && n != ch[c].fdin) dup2(n, ch[c].fdin);
+			if (n != ch[c].fdout && n != ch[c].fdin) close(n);
+		}
+		ch[c].alive = ch[c].present;
+	}
+	if (chdir(nq_home()) < 0) {
+		logs("alert: cannot start: unable to switch to home directory\n");
+		out_flush(&logo);
+		_exit(111);
+	}
+	if (getcontrols(&what) < 0) {
+		logs("alert: cannot start: unable to read controls: "); logs(what); logs("\n");
+		out_flush(&logo);
+		_exit(111);
+	}
+	if (chdir("queue") < 0) {
+		logs("alert: cannot start: unable to switch to queue directory\n");
+		out_flush(&logo);
+		_exit(111);
+	}
+	sig_ignore(SIGPIPE);
+	sig_catch(SIGTERM, sigterm);
+	sig_catch(SIGALRM, sigalrm);
+	sig_catch(SIGHUP, sighup);
+	sig_default(SIGCHLD);
+	sigemptyset(&blocked);
+	sigaddset(&blocked, SIGTERM);
+	sigaddset(&blocked, SIGALRM);
+	sigaddset(&blocked, SIGHUP);
+	sigprocmask(SIG_BLOCK, &blocked, 0);   /* delivered only inside ppoll */
+	sigemptyset(&none);
+	umask(077);
+
+	mutex = open("lock/sendmutex", O_WRONLY | O_CLOEXEC);   /* held until we exit */
+	if (mutex < 0) { logs("alert: cannot start: unable to open mutex\n"); out_flush(&logo); _exit(111); }
+	if (lock_exnb(mutex) < 0) { logs("alert: cannot start: qmail-send is already running\n"); out_flush(&logo); _exit(111); }
+
+	if (!ch[0].present) { logs("alert: cannot start: no qmail-lspawn on descriptors 1 and 2\n"); out_flush(&logo); _exit(111); }
+	for (c = 0; c < NCHAN; c++) if (ch[c].present) fd_nonblock(ch[c].fdout, 1);
+	cl.alive = 1;
+	fd_nonblock(5, 1);
+	for (fd = 0; fd <= 6; fd++) fd_cloexec(fd);   /* none of it is qmail-queue's business */
+	trig = open("lock/trigger", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (trig < 0) logs("warning: unable to open lock/trigger; new mail is seen only every 25 minutes\n");
+
+	eachfile("info", 1, pqadd);
+	eachfile("local", 1, orphan_local);
+	eachfile("remote", 1, orphan_remote);
+	eachfile("bounce", 0, orphan_bounce);
+	now = time(0);
+	cu.next = now;
+	nexttodo = now;
+	status();
+
+	while (!flagexit || !can_exit()) {
+		struct pollfd p[2 * NCHAN + 3];
+		int np = 0, ip[2 * NCHAN + 3], kind[2 * NCHAN + 3];
+		time_t wake;
+		struct timespec ts;
+		sched_ent e;
+
+		now = time(0);
+		if (flagrun) { flagrun = 0; for (c = 0; c < NCHAN; c++) sched_setall(&pq[c], now); }
+		if (flagreread) { flagreread = 0; reread(); }
+
+		for (c = 0; c < NCHAN; c++) pass_chan(c);
+		sync_marks();
+		while (sched_min(&pqfail, &e) && e.when <= now) { sched_delmin(&pqfail); pqadd(e.id); }
+		done_do();
+		todo_do();
+		cleanup_do();
+
+		for (c = 0; c < NCHAN; c++)
+			if (ch[c].alive && flushout(ch[c].fdout, &ch[c].out, &ch[c].outpos) < 0) spawndied(c);
+		if (cl.alive && flushout(5, &cl.out, &cl.outpos) < 0) {
+			logs("alert: oh no! lost qmail-clean connection! dying...\n");
+			cl.alive = 0;
+			flagexit = 1;
+		}
+		out_flush(&logo);
+
+		/* when is there something to do without any descriptor waking us */
+		wake = now + SLEEP_FOREVER;
+		if (!flagexit) {
+			for (c = 0; c < NCHAN; c++)
+				if ((ch[c].pass.id || job_avail()) && del_avail(c) && sched_min(&pq[c], &e) && e.when < wake)
+					wake = e.when;
+			if (sched_min(&pqdone, &e) && e.when < wake) wake = e.when;
+			if (sched_min(&pqfail, &e) && e.when < wake) wake = e.when;
+			if (!cl.todo && cl.alive) {
+				if (tododir || todowanted) wake = now;
+				else if (nexttodo < wake) wake = nexttodo;
+			}
+			if (cu.d) wake = now;
+			else if (cu.next < wake) wake = cu.next;
+		}
+		if (flagexit && can_exit()) break;
+
+		for (c = 0; c < NCHAN; c++) {
+			if (!ch[c].alive) continue;
+			p[np] = (struct pollfd){ ch[c].fdin, POLLIN, 0 }; kind[np] = 0; ip[np++] = c;
+			if (ch[c].out.len) { p[np] = (struct pollfd){ ch[c].fdout, POLLOUT, 0 }; kind[np] = 1; ip[np++] = c; }
+		}
+		if (cl.alive) {
+			p[np] = (struct pollfd){ 6, POLLIN, 0 }; kind[np] = 2; ip[np++] = 0;
+			if (cl.out.len) { p[np] = (struct pollfd){ 5, POLLOUT, 0 }; kind[np] = 3; ip[np++] = 0; }
+		}
+		if (trig >= 0 && !flagexit) { p[np] = (struct pollfd){ trig, POLLIN, 0 }; kind[np] = 4; ip[np++] = 0; }
+		ts.tv_sec = wake > now ? wake - now : 0;
+		ts.tv_nsec = 0;
+		if (ppoll(p, (nfds_t)np, &ts, &none) < 0) {
+			if (errno != EINTR) { logs("warning: trouble in select\n"); sleep(1); }
+			continue;
+		}
+		now = time(0);
+		for (fd = 0; fd < np; fd++) {
+			if (!p[fd].revents) continue;
+			switch (kind[fd]) {
+			case 0: del_read(ip[fd]); break;
+			case 1: break;   /* flushed at the top of the loop */
+			case 2: {
+				char b[256];
+				ssize_t r = read(6, b, sizeof b), i;
+				if (r <= 0 && !(r < 0 && (errno == EINTR || errno == EAGAIN))) {
+					logs("alert: oh no! lost qmail-clean connection! dying...\n");
+					cl.alive = 0;
+					flagexit = 1;
+				}
+				for (i = 0; i < r; i++) clean_reply(b[i]);
+				break;
+			}
+			case 3: break;
+			case 4: {
+				char b[64];
+				while (read(trig, b, sizeof b) > 0) ;
+				todowanted = 1;
+				break;
+			}
+			}
+		}
+	}
+	/* recipients not started yet are due at once after a restart */
+	for (c = 0; c < NCHAN; c++)
+		if (ch[c].pass.id) {
+			ch[c].pass.id = 0;
+			jobs[ch[c].pass.job].retry = now;
+			job_close(ch[c].pass.job);
+		}
+	if (cl.alive) { fd_nonblock(5, 0); flushout(5, &cl.out, &cl.outpos); }
+	pqfinish();
+	logs("status: exiting\n");
+	out_flush(&logo);
+	_exit(0);
+}

@@ -1,0 +1,389 @@
+/* qmail-showctl: explain the configuration of this instance.
+ *
+ * It prints the instance's compiled-in settings (home, split, limits, role
+ * ids), then every control file nqmail knows, in alphabetical order, with
+ * what its contents mean or, when the file is missing, "(Default.)" and
+ * what the default is. Then it names every other file in control/ as one
+ * it has no idea about, which catches misspelt names. The table `ctls`
+ * below is the one list of control files and their defaults: a new control
+ * file gets a line there and in doc/qmail-control.5.
+ *
+ * Output is for people; a control file that cannot be read gets an
+ * "Oops!" line and makes the exit code 111, everything else exits 0. */
+#include "lib/buf.h"
+#include "lib/err.h"
+#include "lib/io.h"
+#include "lib/str.h"
+#include "mail/control.h"
+#include "mail/instance.h"
+#include "mail/local.h"
+#include "mail/queue.h"
+#include "mail/spawn.h"
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+enum kind {
+	K_LIST,    /* every line; comments and blank lines skipped */
+	K_STR,     /* first line; default def */
+	K_ME,      /* first line; default: control/me */
+	K_NUM,     /* unsigned number; default def */
+	K_TEXT,    /* the whole file, every line shown */
+	K_LISTEN,  /* address:port lines; an empty file turns the service off */
+	K_PEM,     /* present or not; never shown */
+	K_CDB      /* compiled from the file named in def; compare the times */
+};
+
+struct ctl {
+	const char *name;
+	enum kind kind;
+	const char *def;    /* K_STR/K_NUM/K_TEXT: default value; others: default text */
+	const char *pre;    /* printed before each value */
+	const char *post;   /* and after it */
+};
+
+/* Every control file nqmail knows, qmail's (qmail-control(5)) and ours. */
+static const struct ctl ctls[] = {
+	{"badmailfrom", K_LIST, "Any MAIL FROM is allowed.", "", " not accepted in MAIL FROM."},
+	{"bouncefrom", K_STR, "MAILER-DAEMON", "Bounce user name is ", "."},
+	{"bouncehost", K_ME, 0, "Bounce host name is ", "."},
+	{"concurrencylocal", K_NUM, "10", "Local concurrency is ", "."},
+	{"concurrencyremote", K_NUM, "20", "Remote concurrency is ", "."},
+	{"databytes", K_NUM, "0", "SMTP DATA limit is ", " bytes (0: no limit)."},
+	{"defaultdelivery", K_TEXT, "./Maildir/", "Default delivery (qmail-start's argument, for a user without .qmail): ", ""},
+	{"defaultdomain", K_ME, 0, "Default domain name is ", "."},
+	{"defaulthost", K_ME, 0, "Default host name is ", "."},
+	{"dnsservers", K_LIST, "DNS servers are those of /etc/resolv.conf.", "DNS server: ", "."},
+	{"doublebouncehost", K_ME, 0, "2B recipient host: ", "."},
+	{"doublebounceto", K_STR, "postmaster", "2B recipient user: ", "."},
+	{"envnoathost", K_ME, 0, "Presumed domain name is ", "."},
+	{"helohost", K_ME, 0, "SMTP client HELO host name is ", "."},
+	{"idhost", K_ME, 0, "Message-ID host name is ", "."},
+	{"localiphost", K_ME, 0, "Local IP address becomes ", "."},
+	{"locals", K_LIST, "Messages for me are delivered locally.", "Messages for ", " are delivered locally."},
+	{"me", K_STR, "undefined! Uh-oh", "My name is ", "."},
+	{"morercpthosts", K_LIST, 0, "SMTP clients may send messages to recipients at ", "."},
+	{"morercpthosts.cdb", K_CDB, "morercpthosts", 0, 0},
+	{"percenthack", K_LIST, "The percent hack is not allowed.", "The percent hack is allowed for user%host@", "."},
+	{"plusdomain", K_ME, 0, "Plus domain name is ", "."},
+	{"pop3-listen", K_LISTEN, "0.0.0.0:110 and [::]:110", "POP3 listens on ", "."},
+	{"pop3s-listen", K_LISTEN, "0.0.0.0:995 and [::]:995", "POP3 over TLS listens on ", "."},
+	{"qmqpservers", K_LIST, "No QMQP servers.", "QMQP server: ", "."},
+	{"queuelifetime", K_NUM, "604800", "Message lifetime in the queue is ", " seconds."},
+	{"rcpthosts", K_LIST, "SMTP clients may send messages to any recipient.", "SMTP clients may send messages to recipients at ", "."},
+	{"servercert.pem", K_PEM, "No certificate: the servers offer no TLS.", "Certificate and key for the servers' TLS", "."},
+	{"smtpd-listen", K_LISTEN, "0.0.0.0:25 and [::]:25", "SMTP listens on ", "."},
+	{"smtpgreeting", K_ME, 0, "SMTP greeting: 220 ", "."},
+	{"smtproutes", K_LIST, "No artificial SMTP routes.", "SMTP route: ", ""},
+	{"smtps-listen", K_LISTEN, "0.0.0.0:465 and [::]:465", "SMTP over TLS (submission) listens on ", "."},
+	{"submission-listen", K_LISTEN, "0.0.0.0:587 and [::]:587", "Submission listens on ", "."},
+	{"tcp.smtp", K_LIST, "No tcpserver rules for SMTP here (qmailctl cdb also looks at /etc/tcp.smtp).", "SMTP tcpserver rule: ", ""},
+	{"tcp.smtp.cdb", K_CDB, "tcp.smtp", 0, 0},
+	{"timeoutconnect", K_NUM, "60", "SMTP client connection timeout is ", " seconds."},
+	{"timeoutremote", K_NUM, "1200", "SMTP client data timeout is ", " seconds."},
+	{"timeoutsmtpd", K_NUM, "1200", "SMTP server data timeout is ", " seconds."},
+	{"tlsdestinations", K_LIST, "No outbound TLS policy.", "Outbound TLS policy: ", ""},
+	{"virtualdomains", K_LIST, "No virtual domains.", "Virtual domain: ", ""},
+};
+#define NCTLS (sizeof ctls / sizeof ctls[0])
+
+static io_out out;
+static buf me = BUF_INIT;
+static int meok;          /* control/me exists */
+static int rcpthosts;     /* control/rcpthosts exists */
+static int trouble;       /* some file could not be read */
+
+static void put(const char *s) { out_puts(&out, s); }
+static void putnum(unsigned long long n) { char s[24]; out_put(&out, s, fmt_ulong(s, n)); }
+
+/* Outside text is shown with every byte that is not printable ASCII as '?'. */
+static void safeput(const char *s, size_t n)
+{
+	size_t i;
+	for (i = 0; i < n; i++) {
+		char c = (s[i] < 32 || s[i] > 126) ? '?' : s[i];
+		out_put(&out, &c, 1);
+	}
+}
+
+static void oops(const char *what)
+{
+	trouble = 1;
+	put("Oops! Trouble reading this file: ");
+	put(what);
+	put(".\n");
+}
+
+/* DIR/control/name, in a buffer reused by every call. */
+static const char *ctlpath(const char *name)
+{
+	static buf rel = BUF_INIT, full = BUF_INIT;
+	if (buf_copys(&rel, "control/") < 0 || buf_puts(&rel, name) < 0) err_nomem();
+	return nq_path(&full, rel.s);
+}
+
+static int exists(const char *name, struct stat *st)
+{
+	return stat(ctlpath(name), st) == 0;
+}
+
+static void show_list(const struct ctl *c)
+{
+	buf b = BUF_INIT;
+	const char *p;
+	int r = control_readlines(&b, c->name);
+
+	if (r < 0) { oops(strerror(errno)); buf_free(&b); return; }
+	if (r == 0) {
+		put("(Default.) ");
+		if (!c->def && str_eq(c->name, "morercpthosts"))
+			put(rcpthosts ? "No effect." : "No rcpthosts; morercpthosts is irrelevant.");
+		else
+			put(c->def);
+		put("\n");
+		buf_free(&b);
+		return;
+	}
+	put("\n");
+	if (str_eq(c->name, "morercpthosts") && !rcpthosts)
+		put("No rcpthosts; morercpthosts has no effect. It lists:\n");
+	for (p = 0; (p = list_next(&b, p)); ) {
+		put(c->pre);
+		safeput(p, strlen(p));
+		put(c->post);
+		put("\n");
+	}
+	buf_free(&b);
+}
+
+static void show_str(const struct ctl *c)
+{
+	buf b = BUF_INIT;
+	int r = control_readline(&b, c->name, 0);
+
+	if (r < 0) { oops(strerror(errno)); buf_free(&b); return; }
+	if (r == 0) {
+		put("(Default.) ");
+		if (c->kind == K_ME) {
+			if (meok) { if (buf_copy(&b, me.s, me.len) < 0) err_nomem(); }
+			else if (buf_copys(&b, "undefined, as control/me is missing") < 0) err_nomem();
+		} else if (buf_copys(&b, c->def) < 0) err_nomem();
+	}
+	put(c->pre);
+	safeput(b.s, b.len);
+	put(c->post);
+	put("\n");
+	buf_free(&b);
+}
+
+static void show_num(const struct ctl *c)
+{
+	unsigned long u, def;
+
+	if (str_toul(c->def, &def) < 0) def = 0;
+	switch (control_readulong(&u, c->name, def)) {
+	case 0:
+		put("(Default.) ");
+		/* fall through */
+	case 1:
+		put(c->pre);
+		putnum(u);
+		put(c->post);
+		if ((str_eq(c->name, "concurrencylocal") || str_eq(c->name, "concurrencyremote")) && u > SPAWN_MAX) {
+			put(" The silent limit makes it ");
+			putnum(SPAWN_MAX);
+			put(".");
+		}
+		put("\n");
+		break;
+	default:
+		oops(errno == EINVAL ? "not a number" : strerror(errno));
+	}
+}
+
+static void show_text(const struct ctl *c)
+{
+	buf b = BUF_INIT;
+	size_t i = 0, n;
+
+	if (read_file(ctlpath(c->name), &b, CONTROL_MAX) < 0) {
+		if (errno != ENOENT) oops(strerror(errno));
+		else { put("(Default.) "); put(c->pre); put(c->def); put("\n"); }
+		goto done;
+	}
+	while (b.len && (b.s[b.len - 1] == '\n' || b.s[b.len - 1] == ' ' || b.s[b.len - 1] == '\t')) b.len--;
+	if (!b.len) { put("(Empty, so the default.) "); put(c->pre); put(c->def); put("\n"); goto done; }
+	put(c->pre);
+	put("\n");
+	while (i < b.len) {
+		n = byte_chr(b.s + i, b.len - i, '\n');
+		put("  ");
+		safeput(b.s + i, n);
+		put("\n");
+		i += n + 1;
+	}
+done:
+	buf_free(&b);
+}
+
+static void show_listen(const struct ctl *c)
+{
+	buf b = BUF_INIT;
+	const char *p;
+	int r = control_readlines(&b, c->name);
+
+	if (r < 0) { oops(strerror(errno)); buf_free(&b); return; }
+	if (r == 0) { put("(Default.) "); put(c->pre); put(c->def); put(c->post); }
+	else if (!b.len) put("Off (the file is empty).");
+	else {
+		put(c->pre);
+		for (p = 0; (p = list_next(&b, p)); ) {
+			if (p != b.s) put(", ");
+			safeput(p, strlen(p));
+		}
+		put(c->post);
+	}
+	put(" qmailctl does not start this service yet.\n");
+	buf_free(&b);
+}
+
+static void show_pem(const struct ctl *c)
+{
+	struct stat st;
+	if (!exists(c->name, &st)) { put("(Default.) "); put(c->def); put("\n"); return; }
+	put(c->pre);
+	if (st.st_mode & 004) put("; warning: it is world-readable and holds the private key");
+	put(c->post);
+	put("\n");
+}
+
+/* A cdb compiled from a text file: both or neither, and not older. */
+static void show_cdb(const struct ctl *c)
+{
+	struct stat src, cdb;
+	int hs = exists(c->def, &src), hc = exists(c->name, &cdb);
+
+	if (!hs && !hc) { put("(Default.) No effect.\n"); return; }
+	if (!hs) { put("Oops! "); put(c->name); put(" exists but "); put(c->def); put(" doesn't.\n"); return; }
+	if (!hc) { put("Oops! "); put(c->def); put(" exists but "); put(c->name); put(" doesn't.\n"); return; }
+	if (src.st_mtime > cdb.st_mtime) { put("Oops! "); put(c->name); put(" is older than "); put(c->def); put(".\n"); return; }
+	put("Modified recently enough; hopefully up to date.\n");
+}
+
+static void show(const struct ctl *c)
+{
+	put("\n");
+	put(c->name);
+	put(": ");
+	switch (c->kind) {
+	case K_LIST: show_list(c); break;
+	case K_STR: case K_ME: show_str(c); break;
+	case K_NUM: show_num(c); break;
+	case K_TEXT: show_text(c); break;
+	case K_LISTEN: show_listen(c); break;
+	case K_PEM: show_pem(c); break;
+	case K_CDB: show_cdb(c); break;
+	}
+}
+
+static int known(const char *name)
+{
+	size_t i;
+	for (i = 0; i < NCTLS; i++)
+		if (str_eq(ctls[i].name, name)) return 1;
+	return 0;
+}
+
+static int cmpstr(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void settings(void)
+{
+	nq_ids ids;
+	int r;
+
+	put("qmail home directory: "); put(nq_home()); put(".\n");
+	put("user-ext delimiter: -.\n");
+	put("paternalism (in decimal): "); putnum(LOCAL_PATRN); put(".\n");
+	put("silent concurrency limit: "); putnum(SPAWN_MAX); put(".\n");
+	put("subdirectory split: "); putnum(QUEUE_SPLIT); put(".\n");
+	if (nq_ids_read(&ids) < 0) {
+		trouble = 1;
+		put("Oops! Unable to read users/ids: "); put(strerror(errno)); put(".\n");
+		return;
+	}
+	put(ids.single ? "instance: single-user (every role is one uid).\n"
+	               : "instance: root (one uid for each role).\n");
+	put("user ids:");
+	for (r = 0; r < R_NROLES; r++) {
+		put(r ? ", " : " ");
+		put(nq_role_name((enum nq_role)r));
+		put(" ");
+		putnum(ids.uid[r]);
+	}
+	put(".\ngroup ids: nofiles "); putnum(ids.nofiles);
+	put(", qmail "); putnum(ids.qmail); put(".\n");
+}
+
+int main(int argc, char **argv)
+{
+	buf path = BUF_INIT, names = BUF_INIT;
+	struct stat st;
+	DIR *dir;
+	struct dirent *d;
+	size_t i, nnames = 0;
+
+	err_prog = "qmail-showctl";
+	if (argc > 1) err_die(EXIT_PERM, "usage: qmail-showctl", (char *)0);
+	out_init(&out, 1, 0);
+
+	settings();
+	switch (control_readline(&me, "me", 0)) {
+	case 1: meok = 1; break;
+	case 0: break;
+	default:
+		put("Oops! Trouble reading control/me.\n");
+		out_flush(&out);
+		return EXIT_TEMP;
+	}
+	rcpthosts = exists("rcpthosts", &st);
+	for (i = 0; i < NCTLS; i++) show(&ctls[i]);
+
+	dir = opendir(nq_path(&path, "control"));
+	if (!dir) {
+		put("\nOops! Unable to read the directory control/: ");
+		put(strerror(errno));
+		put(".\n");
+		out_flush(&out);
+		return EXIT_TEMP;
+	}
+	/* The unknown names, NUL-separated, then shown in sorted order. */
+	while ((d = readdir(dir))) {
+		if (str_eq(d->d_name, ".") || str_eq(d->d_name, "..") || known(d->d_name)) continue;
+		if (buf_puts(&names, d->d_name) < 0 || buf_put0(&names) < 0) err_nomem();
+		nnames++;
+	}
+	closedir(dir);
+	if (nnames) {
+		const char **v = calloc(nnames, sizeof *v);
+		const char *p = 0;
+		if (!v) err_nomem();
+		for (i = 0; (p = list_next(&names, p)); i++) v[i] = p;
+		qsort(v, nnames, sizeof *v, cmpstr);
+		for (i = 0; i < nnames; i++) {
+			put("\n");
+			safeput(v[i], strlen(v[i]));
+			put(": I have no idea what this file does.\n");
+		}
+		free(v);
+	}
+	buf_free(&names);
+	buf_free(&path);
+	if (out_flush(&out) < 0) err_dieerr(EXIT_TEMP, "unable to write output", (char *)0);
+	return trouble ? EXIT_TEMP : 0;
+}

@@ -1,0 +1,242 @@
+/* bounce: the bounce/N record format and the bounce message; see bounce.h. */
+#include "mail/bounce.h"
+#include "mail/date822.h"
+#include "lib/str.h"
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+int bounce_block(buf *b, const char *recip, const char *report, size_t rlen)
+{
+	size_t start = b->len, i;
+
+	if (buf_putc(b, '<') < 0) return -1;
+	for (; *recip; recip++)
+		if (buf_putc(b, *recip == '\n' ? '_' : *recip) < 0) return -1;
+	if (buf_puts(b, ">:\n") < 0) return -1;
+	for (i = 0; i < rlen; i++)
+		if (buf_putc(b, report[i] ? report[i] : '_') < 0) return -1;
+	if (rlen && report[rlen - 1] != '\n' && buf_putc(b, '\n') < 0) return -1;
+	/* An empty line ends a block: inside the text it becomes "/". */
+	for (i = b->len - 1; i > start + 1; i--)
+		if (b->s[i - 1] == '\n' && b->s[i - 2] == '\n') b->s[i - 1] = '/';
+	return buf_putc(b, '\n');
+}
+
+static int isdig(char c) { return c >= '0' && c <= '9'; }
+
+/* Length of a "d.d{1,3}.d{1,3}" status code at s, or 0. */
+static size_t code(const char *s, size_t n)
+{
+	size_t i = 1, k;
+	int part;
+
+	if (!n || (s[0] != '2' && s[0] != '4' && s[0] != '5')) return 0;
+	for (part = 0; part < 2; part++) {
+		if (i >= n || s[i] != '.') return 0;
+		i++;
+		for (k = 0; k < 3 && i < n && isdig(s[i]); k++) i++;
+		if (!k) return 0;
+	}
+	if (i < n && isdig(s[i])) return 0;
+	return i;
+}
+
+void bounce_status(const char *text, size_t n, char *s)
+{
+	size_t i, found = 0, flen = 0;
+
+	for (i = 0; i < n; i++)
+		if (text[i] == '#') {
+			size_t k = code(text + i + 1, n - i - 1);
+			if (k) { found = i + 1; flen = k; }
+		}
+	if (!flen) { memcpy(s, "5.0.0", 6); return; }
+	memcpy(s, text + found, flen);
+	s[flen] = 0;
+}
+
+/* --- writing ------------------------------------------------------------ */
+
+typedef struct w {
+	io_out *out;
+	int err;
+} w;
+
+static void put(w *o, const char *p, size_t n)
+{
+	if (!o->err && out_put(o->out, p, n) < 0) o->err = errno ? errno : EIO;
+}
+static void puts_(w *o, const char *s) { put(o, s, strlen(s)); }
+
+static int atext(unsigned char c)
+{
+	if (c >= 128) return 1;   /* UTF-8 addresses (RFC 6531) go unquoted */
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || isdig((char)c)) return 1;
+	return c && strchr("!#$%&'*+-/=?^_`{|}~", c) != 0;
+}
+
+/* An address as a header shows it: the local part quoted when it is not
+ * a dot-atom (RFC 5322 3.4.1), so "a b@c" stays one address. */
+static void putaddr(w *o, const char *a)
+{
+	size_t n = strlen(a), at = byte_rchr(a, n, '@'), i;
+	int q = at == 0 || a[0] == '.' || (at && a[at - 1] == '.');
+
+	for (i = 0; i < at && !q; i++)
+		if (!atext((unsigned char)a[i]) && !(a[i] == '.' && a[i + 1] != '.')) q = 1;
+	if (!q) { put(o, a, n); return; }
+	put(o, "\"", 1);
+	for (i = 0; i < at; i++) {
+		if (a[i] == '"' || a[i] == '\\') put(o, "\\", 1);
+		put(o, a[i] == '\n' ? "_" : a + i, 1);
+	}
+	put(o, "\"", 1);
+	put(o, a + at, n - at);
+}
+
+/* A header field value on one logical line: control and 8-bit bytes
+ * become '?', long values are folded at spaces near 76 columns and cut at
+ * a bound, so the field stays within RFC 5322's line limit. */
+static void putfield(w *o, const char *name, const char *v, size_t n)
+{
+	size_t col = strlen(name) + 2, i, cut = n > 900 ? 900 : n;
+
+	puts_(o, name);
+	puts_(o, ": ");
+	for (i = 0; i < cut; i++) {
+		char c = v[i];
+		if ((unsigned char)c < 32 || (unsigned char)c > 126) c = '?';
+		if (c == ' ' && col > 72) { puts_(o, "\n "); col = 1; continue; }
+		put(o, &c, 1);
+		col++;
+	}
+	puts_(o, "\n");
+}
+
+static int copyfd(w *o, int fd)
+{
+	char tmp[IO_BUFSIZE];
+	for (;;) {
+		ssize_t r = read(fd, tmp, sizeof tmp);
+		if (r < 0) {
+			if (errno == EINTR) continue;
+			return -1;
+		}
+		if (r == 0) return 0;
+		put(o, tmp, (size_t)r);
+		if (o->err) return 0;
+	}
+}
+
+/* One recipient group of the delivery-status part. */
+static void group(w *o, const buf *addr, const buf *diag, const char *status)
+{
+	buf d = BUF_INIT;
+	size_t i;
+
+	puts_(o, "\nFinal-Recipient: rfc822; ");
+	for (i = 0; i < addr->len && i < 900; i++) {
+		char c = addr->s[i];
+		if ((unsigned char)c < 33 || (unsigned char)c > 126) c = '?';
+		put(o, &c, 1);
+	}
+	puts_(o, "\nAction: failed\nStatus: ");
+	puts_(o, status);
+	puts_(o, "\n");
+	if (buf_puts(&d, "x-qmail; ") < 0 || buf_put(&d, diag->s, diag->len) < 0) {
+		if (!o->err) o->err = ENOMEM;
+	} else
+		putfield(o, "Diagnostic-Code", d.s, d.len);
+	buf_free(&d);
+}
+
+/* The delivery-status groups, one per block of the bounce/N file. */
+static int dsn(w *o, int fd)
+{
+	io_in in;
+	buf line = BUF_INIT, addr = BUF_INIT, diag = BUF_INIT;
+	char status[12] = "5.0.0", s[12];
+	int have = 0, r = 0;
+
+	in_init(&in, fd, 0);
+	while (!o->err) {
+		int k;
+		line.len = 0;
+		k = in_getline(&in, &line, '\n', BOUNCE_LINE_MAX);
+		if (k < 0 && errno != ERANGE) { r = -1; break; }   /* ERANGE: line cut */
+		if (k == 0 && !line.len) break;
+		if (line.len && line.s[line.len - 1] == '\n') line.len--;
+		if (!line.len) {                     /* end of a block */
+			if (have) group(o, &addr, &diag, status);
+			have = 0;
+			continue;
+		}
+		if (!have) {                         /* "<addr>:" starts a block */
+			size_t n = line.len;
+			int e = n >= 3 && line.s[0] == '<' && line.s[n - 2] == '>' && line.s[n - 1] == ':';
+			if (buf_copy(&addr, line.s + e, e ? n - 3 : n) < 0) { o->err = ENOMEM; break; }
+			diag.len = 0;
+			memcpy(status, "5.0.0", 6);
+			have = 1;
+			continue;
+		}
+		bounce_status(line.s, line.len, s);  /* the last code in the text wins */
+		if (!str_eq(s, "5.0.0")) memcpy(status, s, sizeof s);
+		if (diag.len < 1000 &&
+		    ((diag.len && buf_putc(&diag, ' ') < 0) ||
+		     buf_put(&diag, line.s, line.len > 1000 ? 1000 : line.len) < 0)) { o->err = ENOMEM; break; }
+	}
+	if (have && !o->err && r == 0) group(o, &addr, &diag, status);
+	buf_free(&line);
+	buf_free(&addr);
+	buf_free(&diag);
+	return r;
+}
+
+int bounce_write(io_out *out, const bounce_msg *m, int fdfail, int fdmess)
+{
+	w o = {out, 0};
+	char date[DATE822_MAX], num[24];
+
+	date822_fmt(date, m->now);
+	puts_(&o, "Date: "); puts_(&o, date);
+	puts_(&o, "\nFrom: "); putaddr(&o, m->fromuser); puts_(&o, "@"); puts_(&o, m->host);
+	puts_(&o, "\nTo: "); putaddr(&o, m->to);
+	puts_(&o, "\nSubject: failure notice\nMessage-ID: <");
+	fmt_ulong(num, (unsigned long long)m->now); puts_(&o, num);
+	puts_(&o, ".");
+	fmt_ulong(num, m->id); puts_(&o, num);
+	puts_(&o, ".bounce@"); puts_(&o, m->host);
+	puts_(&o, ">\nMIME-Version: 1.0\n"
+	      "Content-Type: multipart/report; report-type=delivery-status;\n"
+	      "\tboundary=\""); puts_(&o, m->boundary);
+	puts_(&o, "\"\n\nThis is a MIME-formatted message: a delivery status report.\n");
+
+	puts_(&o, "\n--"); puts_(&o, m->boundary);
+	puts_(&o, "\nContent-Type: text/plain; charset=utf-8\n\n"
+	      "Hi. This is the qmail-send program at "); puts_(&o, m->host);
+	puts_(&o, m->dbl ? ".\nI tried to deliver a bounce message to this address, but the bounce bounced!\n\n"
+	      : ".\nI'm afraid I wasn't able to deliver your message to the following addresses.\n"
+	        "This is a permanent error; I've given up. Sorry it didn't work out.\n\n");
+	if (lseek(fdfail, 0, SEEK_SET) < 0 || copyfd(&o, fdfail) < 0) return -1;
+	puts_(&o, m->dbl ? "--- Below this line is the original bounce.\n"
+	      : "--- Below this line is a copy of the message.\n");
+
+	puts_(&o, "\n--"); puts_(&o, m->boundary);
+	puts_(&o, "\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; ");
+	puts_(&o, m->host);
+	date822_fmt(date, m->arrival);
+	puts_(&o, "\nArrival-Date: "); puts_(&o, date); puts_(&o, "\n");
+	if (lseek(fdfail, 0, SEEK_SET) < 0 || dsn(&o, fdfail) < 0) return -1;
+
+	puts_(&o, "\n--"); puts_(&o, m->boundary);
+	puts_(&o, "\nContent-Type: message/rfc822\n\nReturn-Path: <");
+	puts_(&o, m->sender);   /* the envelope's bytes, as qmail-local writes it */
+	puts_(&o, ">\n");
+	if (copyfd(&o, fdmess) < 0) return -1;
+	puts_(&o, "\n--"); puts_(&o, m->boundary); puts_(&o, "--\n");
+	if (!o.err && out_flush(out) < 0) o.err = errno;
+	if (o.err) { errno = o.err; return -1; }
+	return 0;
+}

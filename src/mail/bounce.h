@@ -1,0 +1,59 @@
+/* bounce: the failure report qmail-send collects for a message and the
+ * bounce message it makes of it.
+ *
+ * While a message is being delivered, every permanent failure is appended
+ * to queue/bounce/N as qmail writes it (and qmail's tools expect it):
+ *     "<recipient>:" NL, the report text, NL, an empty line.
+ * Inside the text an empty line is written as "/", so blocks stay
+ * separated by exactly one empty line.
+ *
+ * When every recipient is done, that file becomes one bounce message: an
+ * RFC 3464 multipart/report (report-type=delivery-status) whose first,
+ * text/plain part is qmail's QSBMF text word for word, so that both QSBMF
+ * and DSN parsers understand it:
+ *     Hi. This is the qmail-send program at HOST.
+ *     I'm afraid I wasn't able to deliver your message to the following addresses.
+ *     This is a permanent error; I've given up. Sorry it didn't work out.
+ *     <blocks>
+ *     --- Below this line is a copy of the message.
+ * (a double bounce says "I tried to deliver a bounce message to this
+ * address, but the bounce bounced!" and "--- Below this line is the
+ * original bounce."), then a message/delivery-status part with one
+ * recipient group per block, then the original message as message/rfc822
+ * with its Return-Path. The message is streamed: memory does not depend on
+ * its size nor on the number of failed recipients. */
+#ifndef NQ_BOUNCE_H
+#define NQ_BOUNCE_H
+#include <stddef.h>
+#include <time.h>
+#include "lib/buf.h"
+#include "lib/io.h"
+
+/* Longest line of bounce/N kept; longer ones are cut (they cannot come
+ * from our own spawns, whose reports are bounded). */
+#define BOUNCE_LINE_MAX 65536
+
+/* Append to b the block for recip failing with report (rlen bytes). */
+int bounce_block(buf *b, const char *recip, const char *report, size_t rlen);
+
+typedef struct bounce_msg {
+	const char *host;       /* bouncehost: greeting, From, Reporting-MTA */
+	const char *fromuser;   /* bouncefrom, the From's local part */
+	const char *to;         /* who gets the bounce */
+	const char *sender;     /* the failed message's envelope sender */
+	int dbl;                /* a double bounce (the failed message was a bounce) */
+	time_t now, arrival;    /* Date; when the failed message was queued */
+	unsigned long id;       /* the failed message's number */
+	const char *boundary;   /* MIME boundary; must not occur in the message */
+} bounce_msg;
+
+/* Write the bounce for the blocks in fdfail (read from its start, twice)
+ * and the message in fdmess (from its current offset) to out, and flush
+ * it. 0 ok, -1 a read or write failed (errno). */
+int bounce_write(io_out *out, const bounce_msg *m, int fdfail, int fdmess);
+
+/* The DSN status code ("5.1.1") in report text: the last "#x.y.z" in it,
+ * or "5.0.0". s must hold at least 12 bytes. */
+void bounce_status(const char *text, size_t n, char *s);
+
+#endif

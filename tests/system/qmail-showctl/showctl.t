@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+# qmail-showctl: the instance's settings, every control file nqmail knows
+# with its value or "(Default.)" and the default, unknown files named,
+# unreadable values reported with exit 111, never a secret printed.
+# smoke
+import os, sys
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from nqtest import Tap, Instance, TestUser, IS_ROOT, run, unique_user
+
+t = Tap()
+KNOWN = """badmailfrom bouncefrom bouncehost concurrencylocal concurrencyremote databytes
+defaultdelivery defaultdomain defaulthost dnsservers doublebouncehost doublebounceto envnoathost
+helohost idhost localiphost locals me morercpthosts morercpthosts.cdb percenthack plusdomain
+pop3-listen pop3s-listen qmqpservers queuelifetime rcpthosts servercert.pem smtpd-listen
+smtpgreeting smtproutes smtps-listen submission-listen tcp.smtp tcp.smtp.cdb timeoutconnect
+timeoutremote timeoutsmtpd tlsdestinations virtualdomains""".split()
+
+
+def show(q):
+    r = run([q.bin("qmail-showctl")], user=q.as_owner())
+    return r.returncode, r.stdout.decode("utf-8", "replace"), r.stderr.decode("utf-8", "replace")
+
+
+def entry(out, name):
+    """The text qmail-showctl prints for one file (up to the next blank line)."""
+    key = "\n%s: " % name
+    i = out.find(key)
+    if i < 0:
+        return None
+    j = out.find("\n\n", i + 1)
+    return out[i + len(key):j if j >= 0 else len(out)].rstrip("\n")
+
+
+with Instance(t, name="show.example.test") as q:
+    rc, out, err = show(q)
+    t.eq(rc, 0, "exit 0 on a fresh instance")
+    t.ok(out.startswith("qmail home directory: %s.\n" % q.dir), "it names the home directory", out[:200])
+    ids = q.role_ids()
+    t.ok("user ids: alias %d, qmaild %d" % (ids["alias"][0], ids["qmaild"][0]) in out, "it lists the role uids")
+    t.ok(("instance: root" if q.mode == "root" else "instance: single-user") in out, "it says which kind of instance")
+    t.ok("subdirectory split: 23." in out and "silent concurrency limit: 120." in out, "compiled-in limits")
+    missing = [n for n in KNOWN if entry(out, n) is None]
+    t.eq(missing, [], "every known control file is explained")
+    t.eq(entry(out, "me"), "My name is show.example.test.", "me")
+    t.eq(entry(out, "locals"), "\nMessages for show.example.test are delivered locally.", "locals, one line per host")
+    t.eq(entry(out, "concurrencylocal"), "(Default.) Local concurrency is 10.", "a default number")
+    t.eq(entry(out, "bouncehost"), "(Default.) Bounce host name is show.example.test.", "a default taken from me")
+    t.eq(entry(out, "queuelifetime"), "(Default.) Message lifetime in the queue is 604800 seconds.", "queuelifetime default")
+    t.ok(entry(out, "defaultdelivery").startswith("(Default.)") and "./Maildir/" in entry(out, "defaultdelivery"),
+         "defaultdelivery defaults to ./Maildir/")
+    t.ok("(Default.)" in entry(out, "smtpd-listen") and ":25" in entry(out, "smtpd-listen"), "smtpd-listen default")
+    t.ok("I have no idea" not in out, "no unknown file in a fresh instance", out)
+
+    q.control("concurrencylocal", "200")
+    q.control("bogus", "x")
+    q.control("smtpd-listen", "127.0.0.1:2525\n[::1]:2525")
+    q.control("submission-listen", "")
+    q.control("servercert.pem", "-----BEGIN PRIVATE KEY-----\nSECRETKEY\n")
+    q.control("morercpthosts", "more.example.test")
+    q.control("me", "odd\x01name.test")
+    q.control("defaultdelivery", "|preline procmail\n./Maildir/")
+    rc, out, err = show(q)
+    t.eq(rc, 0, "exit 0 with these files")
+    t.ok("200" in entry(out, "concurrencylocal") and "silent limit makes it 120" in entry(out, "concurrencylocal"),
+         "a concurrency above the silent limit is explained", entry(out, "concurrencylocal"))
+    t.eq(entry(out, "bogus"), "I have no idea what this file does.", "an unknown file is named")
+    t.ok("127.0.0.1:2525" in entry(out, "smtpd-listen") and "[::1]:2525" in entry(out, "smtpd-listen"),
+         "listen addresses shown", entry(out, "smtpd-listen"))
+    t.ok(entry(out, "submission-listen").startswith("Off"), "an empty listen file means off", entry(out, "submission-listen"))
+    t.ok("SECRETKEY" not in out, "the key is never printed")
+    t.ok("morercpthosts.cdb doesn't" in entry(out, "morercpthosts.cdb"), "a missing compiled cdb is reported")
+    t.eq(entry(out, "me"), "My name is odd?name.test.", "control characters shown as ?")
+    t.ok("|preline procmail" in entry(out, "defaultdelivery") and "./Maildir/" in entry(out, "defaultdelivery"),
+         "every line of defaultdelivery shown", entry(out, "defaultdelivery"))
+
+    q.control("databytes", "lots")
+    rc, out, err = show(q)
+    t.eq(rc, 111, "a malformed number makes it exit 111")
+    t.ok(entry(out, "databytes").startswith("Oops!"), "and says Oops! for that file", entry(out, "databytes"))
+    t.ok(entry(out, "virtualdomains") is not None, "the files after it are still shown")
+    r = run([q.bin("qmail-showctl"), "extra"])
+    t.eq(r.returncode, 100, "an argument is a usage error")
+
+if IS_ROOT:
+    u = TestUser(unique_user("shw"))
+    try:
+        with Instance(t, name="single.example.test", mode="single", owner=u.name) as q:
+            rc, out, err = show(q)
+            t.eq(rc, 0, "single-user: exit 0")
+            t.ok("instance: single-user" in out and "user ids: alias %d," % u.uid in out,
+                 "single-user: every role is the owner", out[:600])
+    finally:
+        u.remove()
+t.done()

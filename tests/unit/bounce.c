@@ -1,0 +1,144 @@
+/* Unit tests for src/mail/bounce.c: the bounce/N block format (qmail's),
+ * status codes, and the multipart/report bounce written from it. */
+#include "tap.h"
+#include "mail/bounce.h"
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int tmpfd(const char *text, size_t n)
+{
+	char name[] = "/tmp/nq-bounce-XXXXXX";
+	int fd = mkstemp(name);
+	if (fd < 0) { perror("mkstemp"); exit(1); }
+	unlink(name);
+	if (n && write(fd, text, n) != (ssize_t)n) { perror("write"); exit(1); }
+	lseek(fd, 0, SEEK_SET);
+	return fd;
+}
+
+/* Run bounce_write; return the whole output (malloc'd). */
+static char *render(const bounce_msg *m, const buf *fail, const char *mess, size_t *len)
+{
+	int ff = tmpfd(fail->s, fail->len), fm = tmpfd(mess, strlen(mess)), fo = tmpfd("", 0);
+	io_out out;
+	char *s;
+	off_t n;
+
+	out_init(&out, fo, 0);
+	if (bounce_write(&out, m, ff, fm) < 0) { perror("bounce_write"); exit(1); }
+	n = lseek(fo, 0, SEEK_END);
+	s = malloc((size_t)n + 1);
+	if (!s || pread(fo, s, (size_t)n, 0) != n) exit(1);
+	s[n] = 0;
+	*len = (size_t)n;
+	close(ff); close(fm); close(fo);
+	return s;
+}
+
+int main(void)
+{
+	buf b = BUF_INIT;
+	char st[12];
+	bounce_msg m;
+	char *out;
+	size_t n;
+	const char *text1 = "Sorry, no mailbox here by that name. (#5.1.1)";
+
+	/* blocks */
+	bounce_block(&b, "joe@example.test", text1, strlen(text1));
+	ok(strcmp(b.s, "<joe@example.test>:\nSorry, no mailbox here by that name. (#5.1.1)\n\n") == 0,
+	   "block: address line, text, empty line");
+	b.len = 0;
+	bounce_block(&b, "a\nb@x", "one\n\ntwo\n", 9);
+	ok(strcmp(b.s, "<a_b@x>:\none\n/two\n\n") == 0, "block: newline in address, empty line in text");
+	b.len = 0;
+	bounce_block(&b, "c@x", "", 0);
+	ok(strcmp(b.s, "<c@x>:\n\n") == 0, "block: empty report");
+
+	/* status codes */
+	bounce_status(text1, strlen(text1), st);
+	ok(strcmp(st, "5.1.1") == 0, "status from (#5.1.1)");
+	bounce_status("a (#4.2.1) then (#5.7.1)", 24, st);
+	ok(strcmp(st, "5.7.1") == 0, "last status wins");
+	bounce_status("no code #5.1 here #x", 20, st);
+	ok(strcmp(st, "5.0.0") == 0, "default status");
+	bounce_status("(#4.4.7)", 8, st);
+	ok(strcmp(st, "4.4.7") == 0, "status at the end of text");
+
+	/* a whole bounce */
+	b.len = 0;
+	bounce_block(&b, "joe@example.test", text1, strlen(text1));
+	bounce_block(&b, "bob@example.test", "program said:\nno (#5.2.2)", 25);
+	memset(&m, 0, sizeof m);
+	m.host = "mx.example.test";
+	m.fromuser = "MAILER-DAEMON";
+	m.to = "sender@far.test";
+	m.sender = "sender@far.test";
+	m.now = 1700000000;
+	m.arrival = 1699990000;
+	m.id = 4242;
+	m.boundary = "BOUNDARY-x";
+	out = render(&m, &b, "Subject: hi\n\nbody\n", &n);
+	ok(strstr(out, "From: MAILER-DAEMON@mx.example.test\n") != 0, "From");
+	ok(strstr(out, "To: sender@far.test\n") != 0, "To");
+	ok(strstr(out, "Subject: failure notice\n") != 0, "Subject");
+	ok(strstr(out, "Date: 14 Nov 2023 22:13:20 -0000\n") != 0, "Date");
+	ok(strstr(out, "Content-Type: multipart/report; report-type=delivery-status;\n\tboundary=\"BOUNDARY-x\"\n") != 0,
+	   "multipart/report");
+	ok(strstr(out, "\n--BOUNDARY-x\nContent-Type: text/plain; charset=utf-8\n\n"
+	              "Hi. This is the qmail-send program at mx.example.test.\n"
+	              "I'm afraid I wasn't able to deliver your message to the following addresses.\n"
+	              "This is a permanent error; I've given up. Sorry it didn't work out.\n\n"
+	              "<joe@example.test>:\nSorry, no mailbox here by that name. (#5.1.1)\n\n"
+	              "<bob@example.test>:\nprogram said:\nno (#5.2.2)\n\n"
+	              "--- Below this line is a copy of the message.\n\n--BOUNDARY-x\n") != 0,
+	   "QSBMF text part exactly");
+	ok(strstr(out, "Content-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.test\n"
+	              "Arrival-Date: 14 Nov 2023 19:26:40 -0000\n\n"
+	              "Final-Recipient: rfc822; joe@example.test\nAction: failed\nStatus: 5.1.1\n"
+	              "Diagnostic-Code: x-qmail; Sorry, no mailbox here by that name. (#5.1.1)\n\n"
+	              "Final-Recipient: rfc822; bob@example.test\nAction: failed\nStatus: 5.2.2\n"
+	              "Diagnostic-Code: x-qmail; program said: no (#5.2.2)\n\n--BOUNDARY-x\n") != 0,
+	   "delivery-status groups");
+	ok(strstr(out, "Content-Type: message/rfc822\n\nReturn-Path: <sender@far.test>\n"
+	              "Subject: hi\n\nbody\n\n--BOUNDARY-x--\n") != 0, "original with Return-Path, closing boundary");
+	ok(strcmp(out + n - 16, "\n--BOUNDARY-x--\n") == 0, "ends with the closing boundary");
+	free(out);
+
+	/* double bounce, quoted address, long diagnostic folded */
+	b.len = 0;
+	{
+		char longtext[3000];
+		memset(longtext, 'x', sizeof longtext);
+		for (size_t i = 7; i < sizeof longtext; i += 8) longtext[i] = ' ';
+		bounce_block(&b, "a b@far.test", longtext, sizeof longtext);
+	}
+	m.dbl = 1;
+	m.to = "postmaster@mx.example.test";
+	m.sender = "";
+	out = render(&m, &b, "x", &n);
+	ok(strstr(out, "I tried to deliver a bounce message to this address, but the bounce bounced!\n\n<a b@far.test>:\n") != 0,
+	   "double bounce text");
+	ok(strstr(out, "--- Below this line is the original bounce.\n") != 0, "double bounce break line");
+	ok(strstr(out, "Return-Path: <>\nx\n--BOUNDARY-x--\n") != 0, "message without final newline");
+	ok(strstr(out, "Final-Recipient: rfc822; a?b@far.test\n") != 0, "space in DSN address made safe");
+	{
+		const char *d = strstr(out, "Diagnostic-Code: "), *e = d;
+		size_t longest = 0, cur = 0;
+		for (; e && *e && strncmp(e, "\n\n", 2); e++) {
+			if (*e == '\n') { if (cur > longest) longest = cur; cur = 0; } else cur++;
+		}
+		ok(d && longest <= 80, "long diagnostic folded");
+	}
+	free(out);
+	m.to = "a b@far.test";
+	m.dbl = 0;
+	out = render(&m, &b, "", &n);
+	ok(strstr(out, "To: \"a b\"@far.test\n") != 0, "To with a quoted local part");
+	free(out);
+	buf_free(&b);
+	return done_testing();
+}

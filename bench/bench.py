@@ -205,6 +205,7 @@ class Bench:
         say("%s: tracing %s with strace -f" % (mta.name, "%d messages" % n if kind == "a"
                                                   else "one message to %d recipients" % n))
         attached = self.acct.pids(mta.name)
+        t = Trace(attached)         # names the attached processes now
         dtrace = os.path.join(self.work, "%s-%s-daemons.trace" % (mta.name, kind))
         itrace = os.path.join(self.work, "%s-%s-inject.trace" % (mta.name, kind))
         opts = ["-f", "-q", "-s", "64", "-e", "trace=all"]
@@ -223,10 +224,9 @@ class Bench:
         except subprocess.TimeoutExpired:
             st.kill()
             st.wait()
-        t = Trace()
         t.read(dtrace)
         t.read(itrace)
-        self.results[mta.name]["sample_" + kind] = t.summary(attached, n)
+        self.results[mta.name]["sample_" + kind] = t.summary(n)
         if not a.keep:
             for p in (dtrace, itrace):
                 os.unlink(p)
@@ -295,10 +295,10 @@ class Bench:
         row("other CPU load on the machine during (a) [%]", "a_other_pct", "%.0f", False)
         for kind, unit in (("a", "message"), ("b", "recipient")):
             pre = "(%s) per %s, traced:" % (kind, unit)
-            row(pre + " processes started", smp("procs", kind), "%.1f")
-            row(pre + " programs executed", smp("execs", kind), "%.1f")
-            row(pre + " files created", smp("creates", kind), "%.1f")
-            row(pre + " fsyncs", smp("fsyncs", kind), "%.1f")
+            row(pre + " processes started", smp("procs", kind), "%.2f")
+            row(pre + " programs executed", smp("execs", kind), "%.2f")
+            row(pre + " files created", smp("creates", kind), "%.2f")
+            row(pre + " fsyncs", smp("fsyncs", kind), "%.2f")
             row(pre + " system calls", smp("calls", kind), "%.0f")
 
         w = max(len(r[0]) for r in rows)
@@ -314,8 +314,54 @@ class Bench:
         if busy > 10:
             out.append("WARNING: other work used %.0f%% of the machine's CPU during (a): the times "
                        "are disturbed; the CPU figures much less so" % busy)
-        out.append("ratio nq/pf below 1: nqmail takes less (time, CPU, processes, files, fsyncs)")
+        out.append("nq/pf = nqmail / Postfix: below 1 nqmail needs less, except in the two "
+                   "'per second' rows, where above 1 nqmail is faster")
         return "\n".join(out)
+
+    def programs_table(self):
+        """Per program, per message (a) or recipient (b): where the work goes."""
+        R = self.results
+        out = []
+        for kind, unit in (("a", "message of (a)"), ("b", "recipient of (b)")):
+            for m, label in (("nqmail", "nqmail"), ("postfix", "Postfix")):
+                smp = R.get(m, {}).get("sample_" + kind)
+                if not smp:
+                    continue
+                out += ["", "%s, per %s, by program (traced):" % (label, unit),
+                        "  %-18s %7s %7s %9s %7s %7s" % ("program", "procs", "execs", "syscalls",
+                                                          "files", "fsyncs")]
+                progs = sorted(smp["programs"].items(), key=lambda kv: -kv[1].get("calls", 0))
+                for p, c in progs:
+                    if c.get("calls", 0) < 0.5 and c.get("procs", 0) < 0.05:
+                        continue
+                    out.append("  %-18s %7.2f %7.2f %9.0f %7.2f %7.2f" % (
+                        p[:18], c.get("procs", 0), c.get("execs", 0), c.get("calls", 0),
+                        c.get("creates", 0), c.get("fsyncs", 0)))
+        return "\n".join(out)
+
+    def machine(self):
+        """What was measured, where: so that two runs can be compared."""
+        def first(cmd):
+            r = subprocess.run(cmd, capture_output=True, text=True, cwd=TOP)
+            return r.stdout.strip().splitlines()[0] if r.returncode == 0 and r.stdout.strip() else "?"
+        cpu = "?"
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+        rev = first(["git", "rev-parse", "--short", "HEAD"])
+        dirty = subprocess.run(["git", "status", "--porcelain"],
+                               capture_output=True, text=True, cwd=TOP).stdout.strip()
+        return "\n".join([
+            "",
+            "machine: %s, %d CPUs, kernel %s" % (cpu, os.cpu_count(), os.uname().release),
+            "nqmail:  git %s%s, built in %s" % (rev, " with uncommitted changes" if dirty else "",
+                                                 self.build),
+            "Postfix: %s" % first(["postconf", "-d", "-h", "mail_version"]),
+            "run:     %s, %d messages / %d loops, %d recipients, %d traced"
+            % (time.strftime("%Y-%m-%d %H:%M:%S %Z"), self.args.messages, self.args.loops,
+               self.args.recipients, self.args.sample)])
 
     def syscall_table(self):
         R = self.results
@@ -389,7 +435,9 @@ def main():
                 settings = mta.settings()
             b.run_mta(mta)
         b.compare()
+        print(b.machine())
         print(b.table(fsync))
+        print(b.programs_table())
         print(b.syscall_table())
         if settings is not None:
             print("\nPostfix settings (postconf -c DIR -n):")

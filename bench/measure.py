@@ -7,7 +7,7 @@ them and to attach strace to them).
 
 Trace: counts from strace -f output: processes started, programs
 executed, files created, fsyncs and every system call."""
-import ctypes, os, re, resource, signal
+import ctypes, os, re, resource, signal, time
 from collections import Counter
 
 from common import say, wait_for
@@ -29,6 +29,7 @@ class Accounting:
         self.mode, self.root = self._find(want)
         self.mtas = mtas
         if self.mode != "proc":
+            self._remove_stale()
             os.mkdir(self.root)
             for m in mtas:
                 os.mkdir(os.path.join(self.root, m))
@@ -38,6 +39,33 @@ class Accounting:
             libc = ctypes.CDLL(None, use_errno=True)
             if libc.prctl(36, 1, 0, 0, 0) != 0:      # PR_SET_CHILD_SUBREAPER
                 say("warning: cannot become a child subreaper; CPU figures will miss daemons")
+
+    def _remove_stale(self):
+        """Groups left by a bench that was killed: stop what still runs in
+        them (an MTA) and remove them."""
+        top = os.path.dirname(self.root)
+        for name in os.listdir(top):
+            m = re.fullmatch(r"nqbench-(\d+)", name)
+            if not m or os.path.exists("/proc/" + m.group(1)):
+                continue
+            say("removing the cgroup %s left by an earlier run" % name)
+            for dirpath, dirs, _ in os.walk(os.path.join(top, name), topdown=False):
+                procs = os.path.join(dirpath, "cgroup.procs")
+                for _ in range(50):
+                    with open(procs) as f:
+                        pids = [int(x) for x in f.read().split()]
+                    if not pids:
+                        break
+                    for p in pids:
+                        try:
+                            os.kill(p, signal.SIGKILL)
+                        except ProcessLookupError:
+                            pass
+                    time.sleep(0.1)
+                try:
+                    os.rmdir(dirpath)
+                except OSError as e:
+                    say("cannot remove %s: %s" % (dirpath, e))
 
     @staticmethod
     def _find(want):
@@ -199,20 +227,36 @@ class Accounting:
 LINE = re.compile(r"^(\d+)\s+(.*)$")
 CALL = re.compile(r"^(\w+)\((.*)$")
 RESUMED = re.compile(r"^<\.\.\. (\w+) resumed>(.*)$")
-RESULT = re.compile(r"\)\s+=\s+(-?\d+|0x[0-9a-f]+|\?)")
+RESULT = re.compile(r".*\)\s+=\s+(-?\d+|0x[0-9a-f]+|\?)")   # greedy: the last " = "
 FSYNCS = ("fsync", "fdatasync", "sync_file_range", "syncfs", "sync", "msync")
 FORKS = ("fork", "vfork", "clone", "clone3")
 
 
-class Trace:
-    """Counts from strace -f output files."""
+EXECVE = re.compile(r'^execve(?:at)?\((?:\w+, )?"([^"]*)"')
 
-    def __init__(self):
-        self.calls = Counter()
+
+class Trace:
+    """Counts from strace -f output files, in total and per program. A
+    process is named after the program it last executed, or before any
+    execve after its parent (at the moment of the fork); the processes
+    strace attached to are named from /proc when the sample starts."""
+
+    def __init__(self, attached):
+        self.attached = set(attached)
+        self.names = {p: self.program(p) for p in attached}
+        self.records = []        # (pid, syscall, text, ok), in completion order
         self.pids = set()
-        self.creates = 0
-        self.fsyncs = 0
-        self.execs = 0
+
+    @staticmethod
+    def program(pid):
+        try:
+            return os.path.basename(os.readlink("/proc/%d/exe" % pid))
+        except OSError:
+            try:
+                with open("/proc/%d/comm" % pid) as f:
+                    return f.read().strip()
+            except OSError:
+                return "?"
 
     def read(self, path):
         pending = {}
@@ -234,31 +278,62 @@ class Trace:
                     if not c:
                         continue
                     name = c.group(1)
-                    self.calls[name] += 1
                     if rest.endswith("<unfinished ...>"):
                         pending[pid] = (name, rest[:-len("<unfinished ...>")])
                         continue
                     full = rest
-                res = RESULT.search(full)
-                okay = bool(res) and not res.group(1).startswith("-") and res.group(1) != "?"
-                if not okay:
-                    continue
-                if name in ("open", "openat", "openat2", "creat"):
-                    if (name == "creat" or "O_CREAT" in full) and '"/dev/' not in full \
-                       and '"/proc/' not in full:
-                        self.creates += 1
-                elif name in FSYNCS:
-                    self.fsyncs += 1
-                elif name in ("execve", "execveat"):
-                    self.execs += 1
+                res = RESULT.match(full)
+                ok = bool(res) and not res.group(1).startswith("-") and res.group(1) != "?"
+                self.records.append((pid, name, full, res.group(1) if ok else None))
 
-    def summary(self, attached, n):
-        """Figures per message; attached: pids that existed before the sample."""
-        started = len(self.pids - set(attached))
-        return {
-            "procs": started / n,
-            "execs": self.execs / n,
-            "creates": self.creates / n,
-            "fsyncs": self.fsyncs / n,
-            "calls": {k: v / n for k, v in self.calls.items()},
-        }
+    def summary(self, n):
+        """Figures per message (n messages or recipients were traced)."""
+        born, execs = {}, {}
+        for i, (pid, name, full, ret) in enumerate(self.records):
+            if ret is None:
+                continue
+            if name in FORKS and ret.isdigit():
+                born[int(ret)] = (pid, i)
+            elif name in ("execve", "execveat"):
+                e = EXECVE.match(full)
+                execs.setdefault(pid, []).append((i, os.path.basename(e.group(1)) if e else "?"))
+
+        def name_at(pid, i, depth=0):
+            prog = None
+            for j, p in execs.get(pid, ()):
+                if j <= i:
+                    prog = p
+            if prog:
+                return prog
+            if pid in born and depth < 50:
+                return name_at(born[pid][0], born[pid][1], depth + 1)
+            return self.names.get(pid, "?")
+
+        total = Counter()
+        calls = Counter()
+        per = {}
+
+        def count(prog, key):
+            per.setdefault(prog, Counter())[key] += 1
+            total[key] += 1
+
+        for i, (pid, name, full, ret) in enumerate(self.records):
+            prog = name_at(pid, i)
+            calls[name] += 1
+            count(prog, "calls")
+            if ret is None:
+                continue
+            if name in ("open", "openat", "openat2", "creat"):
+                if (name == "creat" or "O_CREAT" in full) and '"/dev/' not in full \
+                   and '"/proc/' not in full:
+                    count(prog, "creates")
+            elif name in FSYNCS:
+                count(prog, "fsyncs")
+            elif name in ("execve", "execveat"):
+                count(prog, "execs")
+        for pid in self.pids - self.attached:
+            count(name_at(pid, len(self.records)), "procs")
+        out = {k: total[k] / n for k in ("procs", "execs", "creates", "fsyncs")}
+        out["calls"] = {k: v / n for k, v in calls.items()}
+        out["programs"] = {p: {k: v / n for k, v in c.items()} for p, c in per.items()}
+        return out

@@ -57,6 +57,7 @@ static _Noreturn void nomem(void) { err_nomem(); }
 
 static void put(const char *p, size_t n)
 {
+	if (!n) return;   /* p may be the null pointer of an empty buf */
 	if (out_put(o, p, n) < 0) {
 		if (!flagqueue) err_dieerr(EXIT_TEMP, "unable to write output", (char *)0);
 		q.failed = 1;   /* qmail-queue stopped reading: qq_close says why */
@@ -232,14 +233,15 @@ static void dofield(buf *f)
 	}
 }
 
-/* An address from local and host (either may come from the
- * environment), completed; the result in line (after prefix) or sender. */
+/* Address text "local@host" (local quoted when it must be; no "@host"
+ * when host is null), to be completed by addr_list like any address. */
 static void makeaddr(buf *text, const char *local, size_t n, const char *host)
 {
 	if (addr_put_local(text, local, n) < 0) nomem();
 	if (host && (buf_putc(text, '@') < 0 || buf_puts(text, host) < 0)) nomem();
 }
 
+/* The From (or Resent-From) field for a message that has none. */
 static void defaultfrom(const char *prefix)
 {
 	buf text = BUF_INIT, line = BUF_INIT, addrs = BUF_INIT;
@@ -427,7 +429,7 @@ static void finish(void)
 }
 
 /* The header could not be read: say which limit it broke, or why. */
-static void toolong(const header_in *h)
+static _Noreturn void toolong(const header_in *h)
 {
 	char num[24];
 
@@ -445,31 +447,20 @@ static void toolong(const header_in *h)
 	}
 }
 
-int main(int argc, char **argv)
+/* -aAhHnN -f sender; returns the index of the first recipient argument. */
+static int options(int argc, char **argv, int *strategy)
 {
-	int strategy = RECIP_DEFAULT;
-	header_in h;
-	io_in in;
-	buf field = BUF_INIT, a = BUF_INIT;
-	int i, r;
-
-	err_prog = "qmail-inject";
-	sig_ignore(SIGPIPE);
-	starttime = time(0);
-	getflags();
-	getcontrols();
-	saved.max = SAVED_MAX;
-	hr.max = hrr.max = tocc.max = SAVED_MAX;
+	int i;
 
 	for (i = 1; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
 		const char *s = argv[i] + 1;
-		if (!strcmp(argv[i], "--")) { i++; break; }
+		if (!strcmp(argv[i], "--")) return i + 1;
 		for (; *s; s++) {
 			switch (*s) {
-			case 'a': strategy = RECIP_ARGS; continue;
-			case 'A': strategy = RECIP_DEFAULT; continue;
-			case 'h': strategy = RECIP_HEADER; continue;
-			case 'H': strategy = RECIP_BOTH; continue;
+			case 'a': *strategy = RECIP_ARGS; continue;
+			case 'A': *strategy = RECIP_DEFAULT; continue;
+			case 'h': *strategy = RECIP_HEADER; continue;
+			case 'H': *strategy = RECIP_BOTH; continue;
 			case 'n': flagqueue = 0; continue;
 			case 'N': flagqueue = 1; continue;
 			case 'f':
@@ -485,6 +476,26 @@ int main(int argc, char **argv)
 			break;   /* -f took the rest of the argument */
 		}
 	}
+	return i;
+}
+
+int main(int argc, char **argv)
+{
+	int strategy = RECIP_DEFAULT;
+	header_in h;
+	io_in in;
+	buf field = BUF_INIT, a = BUF_INIT;
+	int i, r;
+
+	err_prog = "qmail-inject";
+	sig_ignore(SIGPIPE);
+	starttime = time(0);
+	getflags();              /* QMAILINJECT, the user, host and name variables */
+	getcontrols();           /* defaultdomain, defaulthost, plusdomain, idhost */
+	saved.max = SAVED_MAX;
+	hr.max = hrr.max = tocc.max = SAVED_MAX;
+
+	i = options(argc, argv, &strategy);
 	if (strategy == RECIP_DEFAULT) strategy = i < argc ? RECIP_ARGS : RECIP_HEADER;
 	if (strategy != RECIP_HEADER)
 		for (; i < argc; i++) {
@@ -497,8 +508,8 @@ int main(int argc, char **argv)
 	header_in_init(&h, &in);
 	while ((r = header_in_field(&h, &field)) == 1) dofield(&field);
 	if (r < 0) toolong(&h);
-	finishheader();
+	finishheader();          /* sender, recipients, new fields, kept fields */
 	dobody(&h, &in);
-	finish();
+	finish();                /* envelope to qmail-queue, its verdict */
 	return 0;
 }

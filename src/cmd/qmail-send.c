@@ -41,11 +41,13 @@
 #include "mail/control.h"
 #include "mail/envelope.h"
 #include "mail/instance.h"
-#include "mail/qqclient.h"
+#include "mail/preproc.h"
+#include "mail/qrec.h"
 #include "mail/queue.h"
 #include "mail/route.h"
 #include "mail/sched.h"
 #include "mail/spawn.h"
+#include "mail/spawnrep.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -53,7 +55,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -64,7 +65,6 @@
 #define SLEEP_CLEANUP 76431   /* between scans for abandoned messages (s) */
 #define SLEEP_FOREVER 86400   /* longest poll (s) */
 #define OSSIFIED 129600       /* 36 h: a message nobody finished is abandoned */
-#define REPORT_MAX 10000      /* report bytes kept; spawns are not trusted */
 #define TODO_BATCH 64         /* todo entries preprocessed per pass */
 #define CLEANUP_BATCH 200     /* mess/ entries checked per loop */
 #define REC_MAX (ENVELOPE_ADDR_MAX + 8)
@@ -192,38 +192,6 @@ static int syncdirs(void)
 	return r;
 }
 
-/* Read the next NUL-terminated record: 1 got one (at most max bytes kept,
- * *used = bytes consumed), 0 clean end of file, -1 error (errno; EPROTO
- * for a record cut by end of file, ERANGE for one longer than max). */
-static int getrec(io_in *in, buf *rec, size_t max, size_t *used)
-{
-	int over = 0;
-	rec->len = 0;
-	*used = 0;
-	for (;;) {
-		ssize_t r = in_fill(in);
-		char *p, *z;
-		size_t k;
-		if (r < 0) return -1;
-		if (r == 0) {
-			if (!*used) return 0;
-			errno = EPROTO;
-			return -1;
-		}
-		p = in->b + in->pos;
-		z = memchr(p, 0, in->len - in->pos);
-		k = z ? (size_t)(z - p) + 1 : in->len - in->pos;
-		if (!over && rec->len + k > max + 1) over = 1;
-		if (!over && buf_put(rec, p, z ? k - 1 : k) < 0) return -1;
-		in->pos += k;
-		*used += k;
-		if (z) {
-			if (over) { errno = ERANGE; return -1; }
-			return 1;
-		}
-	}
-}
-
 /* The sender and birth of message id from info/S/N: 1, or 0 (logged). */
 static int getinfo(unsigned long id, buf *sender, time_t *birth)
 {
@@ -235,7 +203,7 @@ static int getinfo(unsigned long id, buf *sender, time_t *birth)
 	if (fd < 0) { warn("unable to open ", "info", id, ""); return 0; }
 	if (fstat(fd, &st) < 0) { close(fd); warn("unable to stat ", "info", id, ""); return 0; }
 	in_init(&in, fd, 0);
-	r = getrec(&in, sender, REC_MAX, &used);
+	r = qrec_get(&in, sender, REC_MAX, &used);
 	close(fd);
 	if (r != 1 || !sender->len || sender->s[0] != 'F') {
 		warn("trouble reading ", "info", id, "");
@@ -318,9 +286,7 @@ struct chan {
 	int present;             /* 0: no qmail-rspawn at all */
 	buf out;                 /* requests not yet written */
 	size_t outpos;
-	buf rd;                  /* report being read */
-	int rdfield;             /* 0: reading delnum, 1: reading status+text */
-	size_t rdnum;            /* length of the delnum field in rd */
+	spawnrep rd;             /* reports being read */
 	unsigned long used;
 	struct del d[SPAWN_MAX];
 	struct {                 /* the message whose recipients are being started */
@@ -494,9 +460,7 @@ static void del_start(int c, int j, off_t mpos, const char *recip)
 	status();
 	if (!h->present) {
 		report(c, i, 'Z', norspawn, strlen(norspawn));
-	} else if (buf_putnum(&h->out, i) < 0 || buf_put0(&h->out) < 0 ||
-	           buf_putnum(&h->out, jobs[j].id) < 0 || buf_put0(&h->out) < 0 ||
-	           buf_put(&h->out, s.s, s.len + 1) < 0 || buf_put(&h->out, recip, strlen(recip) + 1) < 0) {
+	} else if (spawnreq_put(&h->out, i, jobs[j].id, s.s, recip) < 0) {
 		logs("alert: out of memory, sleeping...\n");
 		report(c, i, 'Z', "qmail-send out of memory (#4.3.0)", 33);   /* 33 = its length */
 	}
@@ -560,41 +524,24 @@ static void spawndied(int c)
 	flagexit = 1;
 }
 
-/* Reports arrive as "<delnum>\0<status><text>\0"; read what is there. */
+/* A report from channel *(int *)ctx. */
+static void onreport(void *ctx, unsigned long slot, char st, const char *text, size_t n)
+{
+	int c = *(int *)ctx;
+	if (slot >= SPAWN_MAX || !ch[c].d[slot].used)
+		logs("warning: internal error: delivery report out of range\n");
+	else
+		report(c, slot, st, text, n);
+}
+
 static void del_read(int c)
 {
-	struct chan *h = &ch[c];
 	char b[4096];
-	ssize_t r = read(h->fdin, b, sizeof b), i;
+	ssize_t r = read(ch[c].fdin, b, sizeof b);
 
 	if (r < 0) { if (errno != EINTR && errno != EAGAIN) spawndied(c); return; }
 	if (r == 0) { spawndied(c); return; }
-	for (i = 0; i < r; i++) {
-		char x = b[i];
-		if (x) {
-			size_t lim = h->rdfield ? h->rdnum + 1 + REPORT_MAX : 24;
-			if (h->rd.len < lim && buf_putc(&h->rd, x) < 0) h->rd.len = 0;
-			continue;
-		}
-		if (!h->rdfield) {
-			h->rdnum = h->rd.len;
-			if (buf_putc(&h->rd, 0) < 0) h->rd.len = 0, h->rdnum = 0;
-			h->rdfield = 1;
-			continue;
-		}
-		{
-			unsigned long slot;
-			const char *txt = h->rd.s + h->rdnum + 1;
-			size_t tl = h->rd.len - h->rdnum - 1;
-			if (!h->rdnum || scan_ulong(h->rd.s, h->rdnum, &slot) != h->rdnum ||
-			    slot >= SPAWN_MAX || !h->d[slot].used)
-				logs("warning: internal error: delivery report out of range\n");
-			else
-				report(c, slot, tl ? txt[0] : 0, tl ? txt + 1 : "", tl ? tl - 1 : 0);
-		}
-		h->rd.len = 0;
-		h->rdfield = 0;
-	}
+	spawnrep_feed(&ch[c].rd, b, (size_t)r, onreport, &c);
 }
 
 /* Start deliveries for due messages while slots and jobs are free. */
@@ -646,7 +593,7 @@ static void pass_chan(int c)
 		}
 		if (!del_avail(c)) break;
 		j = h->pass.job;
-		r = getrec(&h->pass.in, &rec, REC_MAX, &used);
+		r = qrec_get(&h->pass.in, &rec, REC_MAX, &used);
 		if (r == 1 && rec.s[0] == 'T') {
 			del_start(c, j, h->pass.mpos, rec.s + 1);
 		} else if (r == 1 && rec.s[0] == 'D') {
@@ -666,51 +613,6 @@ static void pass_chan(int c)
 
 /* ---- bounces and finished messages ------------------------------------- */
 
-/* Does bounce/N name any recipient other than the double-bounce address?
- * (A bounce to <> that failed only there is a triple bounce.) -1: error */
-static int others_failed(int fd)
-{
-	io_in in;
-	buf line = BUF_INIT;
-	int start = 1, r = 0, k;
-
-	in_init(&in, fd, 0);
-	for (;;) {
-		line.len = 0;
-		k = in_getline(&in, &line, '\n', BOUNCE_LINE_MAX);
-		if (k < 0 && errno != ERANGE) { r = -1; break; }
-		if (k == 0 && !line.len) break;
-		if (line.len && line.s[line.len - 1] == '\n') line.len--;
-		if (!line.len) { start = 1; continue; }
-		if (start && line.len >= 3 && line.s[0] == '<' &&
-		    !(line.len - 3 == dbto.len && case_eqn(line.s + 1, dbto.s, dbto.len))) { r = 1; break; }
-		start = 0;
-		if (k == 0) break;
-	}
-	buf_free(&line);
-	return r;
-}
-
-/* A MIME boundary no message contains by chance: random bytes in hex. */
-static void boundary(char *b, unsigned long id)
-{
-	static const char hex[] = "0123456789abcdef";
-	unsigned char rnd[12];
-	size_t n, i;
-
-	if (getrandom(rnd, sizeof rnd, GRND_NONBLOCK) != (ssize_t)sizeof rnd)
-		for (i = 0; i < sizeof rnd; i++)
-			rnd[i] = (unsigned char)(((unsigned long long)now >> (i % 8 * 8)) ^ (i * 37u) ^ (unsigned)getpid());
-	memcpy(b, "nqmail-", 7);
-	n = 7 + fmt_ulong(b + 7, id);
-	b[n++] = '-';
-	for (i = 0; i < sizeof rnd; i++) {
-		b[n++] = hex[rnd[i] >> 4];
-		b[n++] = hex[rnd[i] & 15];
-	}
-	b[n] = 0;
-}
-
 /* Queue the bounce for message id if it has one: 1 done (or nothing to
  * do), 0 try again later (logged). */
 static int injectbounce(unsigned long id)
@@ -718,8 +620,8 @@ static int injectbounce(unsigned long id)
 	buf sender = BUF_INIT, why = BUF_INIT;
 	bounce_msg m;
 	time_t birth;
-	qq q;
-	char bnd[64];
+	unsigned long qp;
+	char bnd[BOUNCE_BOUNDARY_MAX];
 	int fdb, fdm, r = 0, k = 0;
 	sigset_t none, old;
 
@@ -733,7 +635,7 @@ static int injectbounce(unsigned long id)
 	/* owner-@host-@[] -> owner-@host */
 	if (sender.len >= 5 && str_eq(sender.s + sender.len - 4, "-@[]")) buf_trunc(&sender, sender.len - 4);
 	/* "#@[]" is the sender qmail gives double bounces */
-	if (str_eq(sender.s, "#@[]") || (!sender.len && (k = others_failed(fdb)) <= 0)) {
+	if (str_eq(sender.s, "#@[]") || (!sender.len && (k = bounce_only_to(fdb, dbto.s)) != 0)) {
 		if (k < 0) { warn("trouble reading ", "bounce", id, ""); goto out; }
 		logs("triple bounce: discarding "); logfn("bounce", id); logs("\n");
 	} else {
@@ -748,31 +650,22 @@ static int injectbounce(unsigned long id)
 		m.now = now;
 		m.arrival = birth;
 		m.id = id;
-		boundary(bnd, id);
+		bounce_boundary(bnd, id);
 		m.boundary = bnd;
 		/* qmail-queue must not inherit our blocked signals (its own
 		 * alarm would never fire); let them in while it runs. */
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, &old);
-		if (qq_open(&q, 0) < 0) {
-			sigprocmask(SIG_SETMASK, &old, 0);
-			close(fdm);
-			logs("warning: unable to start qmail-queue, will try later\n");
-			goto out;
-		}
-		if (bounce_write(&q.mess, &m, fdb, fdm) < 0) q.failed = 1;
-		close(fdm);
-		qq_from(&q, "");
-		qq_to(&q, m.to, strlen(m.to));
-		k = qq_close(&q, &why);
+		k = bounce_queue(&m, fdb, fdm, &qp, &why);
 		sigprocmask(SIG_SETMASK, &old, 0);
+		close(fdm);
 		if (k) {
 			logs("warning: trouble injecting bounce message, will try later: ");
 			logsafe(why.s, why.len);
 			logs("\n");
 			goto out;
 		}
-		logs("bounce msg "); lognum(id); logs(" qp "); lognum((unsigned long long)q.pid); logs("\n");
+		logs("bounce msg "); lognum(id); logs(" qp "); lognum(qp); logs("\n");
 	}
 	if (unlink(qfn2("bounce", id)) < 0) { warn("unable to unlink ", "bounce", id, ""); goto out; }
 	r = 1;
@@ -833,94 +726,30 @@ static DIR *tododir;
 static int todowanted = 1;
 static time_t nexttodo;
 
-/* Preprocess todo/N. Returns the channels it has recipients in (bit 0
- * local, bit 1 remote) plus 4, or 0 when it could not be done (logged;
- * todo/N stays for the next scan). */
+static preproc pp = PREPROC_INIT;
+
+/* Preprocess todo/N (src/mail/preproc.h) and log it. Returns the
+ * channels it has recipients in (bit 0 local, bit 1 remote) plus 4, or 0
+ * when it could not be done (logged; todo/N stays for the next scan). */
 static int todo_one(unsigned long id)
 {
-	io_in in;
-	io_out o[NCHAN], oi;
-	int fd, fdi = -1, fdc[NCHAN] = { -1, -1 }, c, r, flags = 0, ok = 0, gotf = 0;
-	unsigned long uid = 0, pid = 0;
-	struct stat st;
-	size_t used;
-	buf addr = BUF_INIT;
-
-	fd = open(qfn("todo", id), O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno != ENOENT) warn("unable to open ", "todo", id, "");
+	int r = preproc_todo(&pp, id, &rt);
+	if (r == 0) return 0;
+	if (r < 0) {
+		logs("warning: "); logs(pp.what); logs(pp.file.s); logs("\n");
 		return 0;
 	}
-	if (stat(qfn("mess", id), &st) < 0) { warn("unable to stat ", "mess", id, ""); goto out; }
-	fdi = open(qfn("info", id), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fdi < 0) { warn("unable to create ", "info", id, ""); goto out; }
-	out_init(&oi, fdi, 0);
 	logs("new msg "); lognum(id); logs("\n");
-	in_init(&in, fd, 0);
-	for (;;) {
-		r = getrec(&in, &rec, REC_MAX, &used);
-		if (r < 0) { warn("trouble reading ", "todo", id, ""); goto out; }
-		if (r == 0 || rec.len == 0) break;    /* final NUL, or qmail's own end */
-		switch (rec.s[0]) {
-		case 'u': scan_ulong(rec.s + 1, rec.len - 1, &uid); break;
-		case 'p': scan_ulong(rec.s + 1, rec.len - 1, &pid); break;
-		case 'F':
-			if (gotf || out_put(&oi, rec.s, rec.len + 1) < 0 || out_flush(&oi) < 0) {
-				warn(gotf ? "unknown record type in " : "trouble writing to ", gotf ? "todo" : "info", id, "");
-				goto out;
-			}
-			gotf = 1;
-			logs("info msg "); lognum(id);
-			logs(": bytes "); lognum((unsigned long long)st.st_size);
-			logs(" from <"); logsafe(rec.s + 1, rec.len - 1);
-			logs("> qp "); lognum(pid);
-			logs(" uid "); lognum(uid);
-			logs("\n");
-			break;
-		case 'T':
-			if (!gotf) { warn("unknown record type in ", "todo", id, ""); goto out; }
-			r = route_rewrite(&rt, rec.s + 1, rec.len - 1, &addr);
-			if (r < 0) { logs("alert: out of memory\n"); goto out; }
-			c = r == ROUTE_LOCAL ? 0 : 1;
-			if (fdc[c] < 0) {
-				fdc[c] = open(qfn(chandir[c], id), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-				if (fdc[c] < 0) { warn("unable to create ", chandir[c], id, ""); goto out; }
-				out_init(&o[c], fdc[c], 0);
-				flags |= 1 << c;
-			}
-			if (out_put(&o[c], "T", 1) < 0 || out_put(&o[c], addr.s, addr.len + 1) < 0) {
-				warn("trouble writing to ", chandir[c], id, "");
-				goto out;
-			}
-			break;
-		default:
-			warn("unknown record type in ", "todo", id, "");
-			goto out;
-		}
-	}
-	if (!gotf) { warn("unknown record type in ", "todo", id, ""); goto out; }
-	if (fsync(fdi) < 0) { warn("trouble fsyncing ", "info", id, ""); goto out; }
-	for (c = 0; c < NCHAN; c++) {
-		if (fdc[c] < 0) {
-			/* a leftover of an earlier attempt or an earlier message N */
-			if (unlink(qfn(chandir[c], id)) < 0 && errno != ENOENT) {
-				warn("unable to unlink ", chandir[c], id, "");
-				goto out;
-			}
-			continue;
-		}
-		if (out_flush(&o[c]) < 0) { warn("trouble writing to ", chandir[c], id, ""); goto out; }
-		if (fsync(fdc[c]) < 0) { warn("trouble fsyncing ", chandir[c], id, ""); goto out; }
-		dirty[1 + c][id % QUEUE_SPLIT] = 1;
-	}
+	logs("info msg "); lognum(id);
+	logs(": bytes "); lognum(pp.bytes);
+	logs(" from <"); logsafe(pp.sender.s, pp.sender.len);
+	logs("> qp "); lognum(pp.pid);
+	logs(" uid "); lognum(pp.uid);
+	logs("\n");
 	dirty[0][id % QUEUE_SPLIT] = 1;
-	ok = 1;
-out:
-	close(fd);
-	if (fdi >= 0) close(fdi);
-	for (c = 0; c < NCHAN; c++) if (fdc[c] >= 0) close(fdc[c]);
-	buf_free(&addr);
-	return ok ? flags | 4 : 0;
+	if (pp.chans & 1) dirty[1][id % QUEUE_SPLIT] = 1;
+	if (pp.chans & 2) dirty[2][id % QUEUE_SPLIT] = 1;
+	return pp.chans | 4;
 }
 
 static void todo_do(void)

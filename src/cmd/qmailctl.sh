@@ -119,7 +119,7 @@ running_mode() {
 # and not the programs users and administrators run themselves (a
 # qmail-inject outside the services is none of stop's business).
 instance_pids() {
-	groups=" "
+	groups=" ${STOPPED_GROUPS:-} "
 	p=$(svscan_pid) && groups="$groups$p "
 	for s in $SERVICES; do p=$(direct_pid "$s") && groups="$groups$p "; done
 	ps -eo pid=,pgid=,stat=,comm= | while read -r pid pgid stat comm; do
@@ -233,6 +233,11 @@ wait_started() {
 }
 
 do_start() {
+	# qmail-send cannot run without a name; say so rather than let
+	# supervise retry it forever.
+	if [ ! -s "$DIR/control/me" ] && [ ! -s "$DIR/control/locals" ]; then
+		die 111 "$DIR/control/me is missing: run $DIR/bin/config-fast FQDN (or $DIR/bin/config) first"
+	fi
 	case $(running_mode) in
 	daemontools)
 		for s in $SERVICES; do svc -u "$DIR/service/$s" "$DIR/service/$s/log"; done ;;
@@ -260,6 +265,9 @@ reverse() { r=""; for w in "$@"; do r="$w $r"; done; echo "$r"; }
 do_stop() {
 	mode=$(running_mode)
 	scan=$(svscan_pid) || scan=
+	# The process groups to clean up, remembered before their leaders go.
+	STOPPED_GROUPS=$scan
+	for s in $SERVICES; do p=$(direct_pid "$s") && STOPPED_GROUPS="$STOPPED_GROUPS $p"; done
 	case $mode in
 	daemontools)
 		for s in $(reverse $SERVICES); do

@@ -1,9 +1,12 @@
 /* bounce: the bounce/N record format and the bounce message; see bounce.h. */
 #include "mail/bounce.h"
 #include "mail/date822.h"
+#include "mail/qqclient.h"
 #include "lib/str.h"
 #include <errno.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 int bounce_block(buf *b, const char *recip, const char *report, size_t rlen)
@@ -239,4 +242,65 @@ int bounce_write(io_out *out, const bounce_msg *m, int fdfail, int fdmess)
 	if (!o.err && out_flush(out) < 0) o.err = errno;
 	if (o.err) { errno = o.err; return -1; }
 	return 0;
+}
+
+int bounce_only_to(int fd, const char *addr)
+{
+	io_in in;
+	buf line = BUF_INIT;
+	size_t al = strlen(addr);
+	int start = 1, r = 1, k;
+
+	in_init(&in, fd, 0);
+	for (;;) {
+		line.len = 0;
+		k = in_getline(&in, &line, '\n', BOUNCE_LINE_MAX);
+		if (k < 0 && errno != ERANGE) { r = -1; break; }
+		if (k == 0 && !line.len) break;
+		if (line.len && line.s[line.len - 1] == '\n') line.len--;
+		if (!line.len) { start = 1; continue; }
+		/* the first line of a block is "<addr>:" */
+		if (start && !(line.len == al + 3 && line.s[0] == '<' && case_eqn(line.s + 1, addr, al) &&
+		               line.s[al + 1] == '>' && line.s[al + 2] == ':')) { r = 0; break; }
+		start = 0;
+		if (k == 0) break;
+	}
+	buf_free(&line);
+	return r;
+}
+
+void bounce_boundary(char *b, unsigned long id)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char rnd[12];
+	size_t n, i;
+
+	if (getrandom(rnd, sizeof rnd, GRND_NONBLOCK) != (ssize_t)sizeof rnd) {
+		/* no entropy yet: time and pid still differ between bounces */
+		unsigned long long x = (unsigned long long)time(0) * 1000003u ^ (unsigned long long)getpid() << 20 ^ id;
+		for (i = 0; i < sizeof rnd; i++) rnd[i] = (unsigned char)(x >> (i % 8 * 8) ^ i * 37u);
+	}
+	memcpy(b, "nqmail-", 7);
+	n = 7 + fmt_ulong(b + 7, id);
+	b[n++] = '-';
+	for (i = 0; i < sizeof rnd; i++) {
+		b[n++] = hex[rnd[i] >> 4];
+		b[n++] = hex[rnd[i] & 15];
+	}
+	b[n] = 0;
+}
+
+int bounce_queue(const bounce_msg *m, int fdfail, int fdmess, unsigned long *qp, buf *why)
+{
+	qq q;
+
+	if (qq_open(&q, 0) < 0) {
+		if (buf_copys(why, "unable to start qmail-queue") < 0) why->len = 0;
+		return 'Z';
+	}
+	*qp = (unsigned long)q.pid;
+	if (bounce_write(&q.mess, m, fdfail, fdmess) < 0) q.failed = 1;
+	qq_from(&q, "");
+	qq_to(&q, m->to, strlen(m->to));
+	return qq_close(&q, why);
 }

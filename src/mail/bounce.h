@@ -52,6 +52,23 @@ typedef struct bounce_msg {
  * it. 0 ok, -1 a read or write failed (errno). */
 int bounce_write(io_out *out, const bounce_msg *m, int fdfail, int fdmess);
 
+/* 1 when every block of the bounce/N file fd names addr (compared
+ * without regard to case), 0 when another address failed, -1 on a read
+ * error. A bounce from <> that failed only at the double-bounce address
+ * is a triple bounce: there is nobody left to tell. */
+int bounce_only_to(int fd, const char *addr);
+
+#define BOUNCE_BOUNDARY_MAX 64
+/* A MIME boundary for the bounce of message id: random, so no message
+ * contains it by chance. */
+void bounce_boundary(char *b, unsigned long id);
+
+/* Queue the bounce m through qmail-queue (src/mail/qqclient.h): envelope
+ * sender <>, recipient m->to. 0 queued (*qp: qmail-queue's pid, qmail's
+ * long-term queue id); 'D' or 'Z' when it was not, with the reason in
+ * why. The caller ignores SIGPIPE. */
+int bounce_queue(const bounce_msg *m, int fdfail, int fdmess, unsigned long *qp, buf *why);
+
 /* The DSN status code ("5.1.1") in report text: the last "#x.y.z" in it,
  * or "5.0.0". s must hold at least 12 bytes. */
 void bounce_status(const char *text, size_t n, char *s);

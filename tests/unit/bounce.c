@@ -139,6 +139,35 @@ int main(void)
 	out = render(&m, &b, "", &n);
 	ok(strstr(out, "To: \"a b\"@far.test\n") != 0, "To with a quoted local part");
 	free(out);
+
+	/* triple bounce test: does every block name the double-bounce address? */
+	b.len = 0;
+	bounce_block(&b, "postmaster@mx.test", "no\n\nreally", 10);
+	bounce_block(&b, "PostMaster@MX.test", "no", 2);
+	{
+		int fd = tmpfd(b.s, b.len);
+		ok(bounce_only_to(fd, "postmaster@mx.test") == 1, "only the double-bounce address failed");
+		close(fd);
+	}
+	bounce_block(&b, "other@mx.test", "no", 2);
+	{
+		int fd = tmpfd(b.s, b.len);
+		ok(bounce_only_to(fd, "postmaster@mx.test") == 0, "another address failed too");
+		close(fd);
+	}
+	b.len = 0;
+	bounce_block(&b, "postmaster@mx.testx", "no", 2);
+	{
+		int fd = tmpfd(b.s, b.len);
+		ok(bounce_only_to(fd, "postmaster@mx.test") == 0, "a longer address is another address");
+		close(fd);
+	}
+	{
+		char b1[BOUNCE_BOUNDARY_MAX], b2[BOUNCE_BOUNDARY_MAX];
+		bounce_boundary(b1, 77);
+		bounce_boundary(b2, 77);
+		ok(strncmp(b1, "nqmail-77-", 10) == 0 && strlen(b1) == 34 && strcmp(b1, b2) != 0, "boundaries differ");
+	}
 	buf_free(&b);
 	return done_testing();
 }

@@ -3,6 +3,7 @@
 # qmail-queue's documented exit code (54 cannot read the message or
 # envelope, 91 envelope format error, 11 address too long), never a
 # crash, and leaves no file behind in the queue.
+# smoke
 import os, subprocess, sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from nqtest import Tap, Instance

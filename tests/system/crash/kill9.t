@@ -53,6 +53,7 @@ with Instance(t, name=NAME) as q:
             if len(kills) >= 12:
                 break
 
+    t0 = time.time()
     kt = threading.Thread(target=killer)
     kt.start()
     with ThreadPoolExecutor(max_workers=6) as ex:
@@ -62,7 +63,7 @@ with Instance(t, name=NAME) as q:
     t.ok(len(kills) >= 3, "qmail-send and its children were killed %d times" % len(kills))
     t.diag("accepted %d of %d, refused %d" % (len(accepted), N, len(refused)))
     t.ok(len(accepted) >= N * 0.9, "injectors accepted most messages", refused[:10])
-    if not q.pids("qmail-send"):
+    if not q.wait(lambda: q.pids("qmail-send"), 5):
         q.start()
 
     seen = {}
@@ -80,7 +81,9 @@ with Instance(t, name=NAME) as q:
             seen[f] = m.group(1) if m and ("\n\nbody %s\n" % m.group(1)) in data else None
         return set(v for v in seen.values() if v)
 
-    ok = q.wait(lambda: accepted <= scan(), 90)
+    t.diag("injection took %.1f s" % (time.time() - t0))
+    ok = q.wait(lambda: accepted <= scan(), 60)
+    t.diag("all delivered %.1f s after the start" % (time.time() - t0))
     lost = sorted(accepted - scan())
     t.ok(ok and not lost, "every accepted message was delivered (%d lost)" % len(lost), "\n".join(lost[:20]))
     counts = {}
@@ -91,6 +94,8 @@ with Instance(t, name=NAME) as q:
     print("# duplicates: %d" % dups, flush=True)
     strays = [f for f, v in seen.items() if v is None]
     t.ok(not strays, "every delivered file is one of ours, whole", strays[:5])
-    t.ok(q.wait(lambda: q.queue_count() == 0, 60), "qmail-qstat says 0 at the end", q.qstat())
-    t.ok(q.wait(lambda: not q.queue_files(), 30), "no file left in the queue", q.queue_files()[:20])
+    t.ok(q.wait(lambda: q.queue_count() == 0, 20), "qmail-qstat says 0 at the end", q.qstat())
+    t.ok(q.wait(lambda: not q.queue_files(), 5), "no file left in the queue", q.queue_files()[:20])
+    q.stop()
+    q.kill_daemons()   # nothing of this instance outlives the test
 t.done()

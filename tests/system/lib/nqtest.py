@@ -332,7 +332,7 @@ class Instance:
             st = proc_stat(int(pid))
             if st and st["sid"] == self.proc.pid:
                 out.append({"pid": int(pid), "exe": proc_exe(int(pid)), "uid": proc_uid(int(pid)),
-                            "ppid": st["ppid"], "comm": st["comm"]})
+                            "ppid": st["ppid"], "comm": st["comm"], "state": st["state"]})
         return out
 
     def kill_daemons(self, sig=signal.SIGKILL):
@@ -340,20 +340,31 @@ class Instance:
         running one of the daemon programs (qmail-send, qmail-lspawn,
         qmail-rspawn, qmail-clean, qmail-local, qmail-getpw, qmail-start)
         of this instance. Injectors (qmail-inject, qmail-queue) are spared."""
-        pids = set(p["pid"] for p in self.session_procs())
-        for prog in DAEMONS:
-            pids.update(self.pids(prog))
-        for pid in pids:
-            try:
-                os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
+        # A process may fork while we look: with SIGKILL, look again until
+        # nothing of the instance is left (zombies aside).
+        killed = set()
+        for _ in range(100 if sig == signal.SIGKILL else 1):
+            pids = set(p["pid"] for p in self.session_procs() if p["state"] != "Z")
+            for prog in DAEMONS:
+                pids.update(self.pids(prog))
+            pids.discard(os.getpid())
+            if not pids:
+                break
+            for pid in pids:
+                try:
+                    os.kill(pid, sig)
+                except ProcessLookupError:
+                    pass
+            killed |= pids
+            if self.proc:
+                self.proc.poll()
+            time.sleep(0.02)
         if self.proc:
             try:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 pass
-        return sorted(pids)
+        return sorted(killed)
 
     def role_ids(self):
         """users/ids as {role: (uid, gid)}."""

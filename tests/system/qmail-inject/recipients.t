@@ -2,7 +2,6 @@
 # qmail-inject's envelope: recipients from arguments and/or header per
 # -a -A -h -H, the sender from -f, Return-Path, QMAILSUSER/QMAILSHOST and
 # the VERP letters r and m of QMAILINJECT; errors exit 100 with a message.
-# smoke
 import os, re, sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from queuepeek import Peek, base_env

@@ -50,15 +50,17 @@ with Instance(t, name="example.test") as q:
          "three parts in RFC 3464 order")
     if len(parts) == 3:
         body = parts[0].get_payload()
-        want = (QSBMF % "example.test" +
-                "<nobody@example.test>:\n" + NOBOX + "\n\n" +
-                "<nobody@virt.test>:\n" + NOBOX + "\n\n" +
-                "--- Below this line is a copy of the message.\n")
-        t.eq(body, want, "QSBMF text exactly (virtualdomains prepend taken off)")
+        head = QSBMF % "example.test"
+        tail = "--- Below this line is a copy of the message.\n"
+        blocks = body[len(head):-len(tail)] if body.startswith(head) and body.endswith(tail) else ""
+        # the blocks come in the order the deliveries finished
+        t.eq(sorted(blocks.split("\n\n")),
+             sorted(["", "<nobody@example.test>:\n" + NOBOX, "<nobody@virt.test>:\n" + NOBOX]),
+             "QSBMF text exactly (virtualdomains prepend taken off)", body)
         groups = parts[1].get_payload()
         t.eq(groups[0]["Reporting-MTA"], "dns; example.test", "Reporting-MTA")
         t.ok(groups[0]["Arrival-Date"], "Arrival-Date")
-        t.eq([(g["Final-Recipient"], g["Action"], g["Status"]) for g in groups[1:]],
+        t.eq(sorted((g["Final-Recipient"], g["Action"], g["Status"]) for g in groups[1:]),
              [("rfc822; nobody@example.test", "failed", "5.1.1"), ("rfc822; nobody@virt.test", "failed", "5.1.1")],
              "per-recipient groups")
         t.ok(groups[1]["Diagnostic-Code"] == "x-qmail; " + NOBOX, "Diagnostic-Code", groups[1]["Diagnostic-Code"])
@@ -118,7 +120,8 @@ with Instance(t, name="example.test") as q:
 
     # bouncefrom and bouncehost
     q.queue("Subject: again\n\nx\n", "joe@example.test", ["nobody@example.test"])
-    text = one(q, "alias/joebox", 2) or ""
+    one(q, "alias/joebox", 2)
+    text = ([x for x in q.maildir_texts("alias/joebox") if "Subject: again" in x] or [""])[0]
     msg = email.message_from_string(text, policy=email.policy.compat32)
     t.eq(msg["From"], "Postmeister@bounces.example.test", "From: bouncefrom@bouncehost")
     t.ok("Hi. This is the qmail-send program at bounces.example.test.\n" in text, "greeting names bouncehost")

@@ -114,10 +114,12 @@ with Instance(t, name="example.test") as q:
 
     # errors
     if IS_ROOT and q.mode == "root":
+        os.chmod(q.bin("qmail-start"), 0o755)   # installed 0700: let nobody try
         r = subprocess.run([q.bin("qmail-start"), "./Maildir/"], capture_output=True, timeout=10,
                            preexec_fn=lambda: (os.setgid(65534), os.setuid(65534)))
         t.eq(r.returncode, 111, "not root in a root instance: exit 111")
         t.ok(b"qmail-start: must be run as root" in r.stderr, "says so", r.stderr)
+        os.chmod(q.bin("qmail-start"), 0o700)
     os.rename(q.path("users/ids"), q.path("users/ids.away"))
     r = subprocess.run([q.bin("qmail-start"), "./Maildir/"], capture_output=True, timeout=10)
     t.ok(r.returncode == 111 and b"qmail-start: unable to read" in r.stderr, "missing users/ids: exit 111", r.stderr)

@@ -93,6 +93,15 @@ with Instance(t, name="example.test") as q:
     t.ok(pr.returncode == 0 and re.fullmatch(r"<[0-9]{14}\.%d\.qmail@example\.test>" % pr.pid, mid),
          "sendmail execs qmail-inject in its own process (Message-ID holds its pid)", (err, mid, pr.pid))
 
+    # --- QMAILQUEUE reaches qmail-inject through sendmail -----------------------
+    rec = q.path("../qqrec")
+    fake = q.write("fakeqq", "#!/bin/sh\ncat > %s.msg && cat 0<&1 > %s.env\n" % (rec, rec), mode=0o755)
+    r, m = sm(["-t", "-f", "s@x.y"], "To: a@b.c\n\nvia fake\n", QMAILQUEUE=fake)
+    env_bytes = open(rec + ".env", "rb").read() if os.path.exists(rec + ".env") else None
+    msg_bytes = open(rec + ".msg", "rb").read() if os.path.exists(rec + ".msg") else b""
+    t.ok(r.returncode == 0 and m == [] and env_bytes == b"Fs@x.y\0Ta@b.c\0\0" and msg_bytes.endswith(b"\n\nvia fake\n"),
+         "QMAILQUEUE set by the caller is used for sendmail too", (r.stderr, env_bytes))
+
     # --- another name for the program, a link elsewhere ----------------------------
     link = q.path("../sendmail-link")
     os.symlink(q.bin("sendmail"), link)

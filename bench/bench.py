@@ -15,7 +15,9 @@ nqmail/Postfix:
       cpu.stat, else cgroup v1 cpuacct, else /proc; the output says which);
   (d) the disk's own fsync rate, the physical limit;
   and, over a sample of messages traced with strace -f, the processes
-  started, programs executed, files created and fsyncs per message.
+  started, programs executed, files created and fsyncs per message (and
+  per recipient of (b)), in all and by program; and, with perf sampling
+  only the MTA's cgroup, the CPU per message by program.
 
 Both MTAs deliver as the same bench user into the same Maildir layout:
 workload (a) to nqbench@bench.test (a real local user, home_mailbox
@@ -32,7 +34,7 @@ creates (users, cgroups, processes, files) is removed at the end.
 import argparse, os, pwd, shutil, signal, subprocess, sys, tempfile, time
 
 from common import DOMAIN, VDOMAIN, USER, SENDER, TOP, fail, say, sh, wait_for, write, machine_busy
-from measure import Accounting, Trace
+from measure import Accounting, Profile, Trace
 from mtas import Postfix, Nqmail
 
 
@@ -51,6 +53,7 @@ class Bench:
         self.mtas = []
         self.results = {}
         self.failures = []
+        self.notes = []
 
     # set-up ---------------------------------------------------------------
     def make_user(self):
@@ -178,6 +181,8 @@ class Bench:
         if a.sample > 0:
             self.sample(mta, "a", msg_a)
             self.sample(mta, "b", msg_b)
+        if a.perf > 0:
+            self.profile(mta, msg_a)
         R["problems"] = mta.problems()
         mta.stop()
 
@@ -230,6 +235,56 @@ class Bench:
         if not a.keep:
             for p in (dtrace, itrace):
                 os.unlink(p)
+
+    def profile(self, mta, msg):
+        """Workload (a) again, smaller, under perf: CPU per message by program."""
+        a = self.args
+        cg = self.acct.perf_cgroup(mta.name)
+        if not shutil.which("perf") or cg is None:
+            self.notes.append("no CPU profile by program: it needs perf (Debian: linux-perf) "
+                              "and cgroup v2")
+            return
+        new = self.fresh_maildir(self.home)
+        per = max(1, a.perf // a.loops)
+        prof = Profile(cg, os.path.join(self.work, "%s.perf" % mta.name))
+        say("%s: profiling %d messages with perf" % (mta.name, per * a.loops))
+        if not prof.start():
+            self.notes.append("perf record failed for %s: no CPU profile" % mta.name)
+            return
+        c0 = self.cpu(mta)
+        self.inject(mta, msg, [USER + "@" + DOMAIN], [new], per * a.loops, a.loops, per,
+                    timeout=a.timeout)
+        self.settle(mta)
+        c1 = self.cpu(mta)
+        prof.stop()
+        self.results[mta.name]["profile"] = {"ms": (c1 - c0) * 1000 / (per * a.loops),
+                                             "n": per * a.loops, "shares": prof.shares()}
+        if not a.keep:
+            os.unlink(prof.data)
+
+    def profile_table(self):
+        out = []
+        for m, label in (("nqmail", "nqmail"), ("postfix", "Postfix")):
+            p = self.results.get(m, {}).get("profile")
+            if not p:
+                continue
+            shares = p["shares"]
+            tot = sum(sum(c.values()) for c in shares.values()) or 1.0
+            ms = p["ms"]
+            out += ["", "%s, CPU per message of (a) by program (perf over %d messages; %.2f ms in all):"
+                    % (label, p["n"], ms),
+                    "  %-18s %7s %7s %7s %7s %7s" % ("program", "ms", "kernel", "ld.so", "libc", "rest")]
+            for comm, c in sorted(shares.items(), key=lambda kv: -sum(kv[1].values())):
+                f = ms / tot
+                if sum(c.values()) * f < 0.005:
+                    continue
+                # nqbench's child runs in the MTA's group from the moment
+                # it moved there until its execve of sendmail completes
+                name = "(exec of sendmail)" if comm == "nqbench" else comm
+                out.append("  %-18s %7.2f %7.2f %7.2f %7.2f %7.2f" % (
+                    name[:18], sum(c.values()) * f, c["kernel"] * f, c["ld.so"] * f, c["libc"] * f,
+                    c["rest"] * f))
+        return "\n".join(out)
 
     def fsync_rate(self):
         d = os.path.join(self.work, "fsync")
@@ -395,11 +450,14 @@ class Bench:
 
 
 def main():
-    ap = argparse.ArgumentParser(description="nqmail against Postfix (run it as: sh bench/run)")
+    ap = argparse.ArgumentParser(prog="sh bench/run", description="nqmail against Postfix on this "
+                                 "machine; see bench/README.md")
     ap.add_argument("--messages", type=int, default=5000, help="workload (a): messages (5000)")
     ap.add_argument("--loops", type=int, default=4, help="workload (a): parallel sendmail loops (4)")
     ap.add_argument("--recipients", type=int, default=1000, help="workload (b): recipients (1000)")
-    ap.add_argument("--sample", type=int, default=50, help="messages traced with strace (50; 0: none)")
+    ap.add_argument("--sample", type=int, default=50, help="messages (and recipients of (b)) traced with strace (50; 0: none)")
+    ap.add_argument("--perf", type=int, default=1000,
+                    help="messages of (a) profiled with perf, by program (1000; 0: none)")
     ap.add_argument("--only", choices=("nqmail", "postfix"), help="run one MTA only (no ratios)")
     ap.add_argument("--timeout", type=int, default=300, help="seconds allowed per workload (300)")
     ap.add_argument("--workdir", help="where the temporary directory goes (/var/tmp)")
@@ -407,7 +465,7 @@ def main():
                     help="how CPU time is counted (auto: cgroup v2, else v1 cpuacct, else /proc)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory and traces")
     ap.add_argument("--build", default=os.path.join(TOP, "build"), help="nqmail build directory")
-    ap.add_argument("--helper", required=True, help="the compiled bench/nqbench.c")
+    ap.add_argument("--helper", required=True, help=argparse.SUPPRESS)   # bench/run compiles it
     args = ap.parse_args()
     if os.geteuid() != 0:
         fail("run as root (it creates a user, cgroups and a Postfix instance)")
@@ -438,7 +496,10 @@ def main():
         print(b.machine())
         print(b.table(fsync))
         print(b.programs_table())
+        print(b.profile_table())
         print(b.syscall_table())
+        for n in dict.fromkeys(b.notes):
+            print("bench: note: " + n)
         if settings is not None:
             print("\nPostfix settings (postconf -c DIR -n):")
             print(settings.rstrip())

@@ -7,7 +7,7 @@ them and to attach strace to them).
 
 Trace: counts from strace -f output: processes started, programs
 executed, files created, fsyncs and every system call."""
-import ctypes, os, re, resource, signal, time
+import ctypes, os, re, resource, signal, subprocess, time
 from collections import Counter
 
 from common import say, wait_for
@@ -92,6 +92,12 @@ class Accounting:
         if want not in ("auto", "proc"):
             raise SystemExit("bench: no cgroup %s here" % want)
         return "proc", None
+
+    def perf_cgroup(self, mta):
+        """The MTA's group as perf -G wants it (cgroup v2 only), or None."""
+        if not self.mode.startswith("cgroup v2"):
+            return None
+        return os.path.join(os.path.basename(self.root), mta)
 
     def describe(self):
         if self.mode == "proc":
@@ -206,20 +212,17 @@ class Accounting:
         for m in self.mtas:
             if self.pids(m):
                 self.kill(m)
-            for part in ("daemons", "inject"):
+        # a group can be busy for a moment after its last process died
+        for _ in range(50):
+            for dirpath, _, _ in os.walk(self.root, topdown=False):
                 try:
-                    os.rmdir(os.path.join(self.root, m, part))
+                    os.rmdir(dirpath)
                 except OSError:
                     pass
-            try:
-                os.rmdir(os.path.join(self.root, m))
-            except OSError:
-                pass
-        try:
-            os.rmdir(self.root)
-        except OSError as e:
-            say("could not remove %s: %s" % (self.root, e))
-
+            if not os.path.exists(self.root):
+                return
+            time.sleep(0.1)
+        say("could not remove " + self.root)
 
 
 # --- strace output ------------------------------------------------------------
@@ -336,4 +339,54 @@ class Trace:
         out = {k: total[k] / n for k in ("procs", "execs", "creates", "fsyncs")}
         out["calls"] = {k: v / n for k, v in calls.items()}
         out["programs"] = {p: {k: v / n for k, v in c.items()} for p, c in per.items()}
+        return out
+
+
+# --- perf profile ---------------------------------------------------------------
+
+class Profile:
+    """perf record of one MTA's cgroup (all its processes, nothing else on
+    the machine) while a workload runs; then the share of the samples by
+    program (comm) and by where the code lives (kernel, dynamic loader,
+    libc, the rest)."""
+
+    def __init__(self, cgroup, data):
+        self.cgroup, self.data, self.proc = cgroup, data, None
+
+    def start(self):
+        self.proc = subprocess.Popen(["perf", "record", "-q", "-a", "-e", "cpu-clock", "-F", "999",
+                                      "-G", self.cgroup, "-o", self.data],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        time.sleep(0.5)
+        if self.proc.poll() is not None:
+            say("perf record failed: " + self.proc.stderr.read().strip())
+            self.proc = None
+        return self.proc is not None
+
+    def stop(self):
+        if not self.proc:
+            return
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+    def shares(self):
+        """{program: {"kernel"|"ld.so"|"libc"|"rest": fraction of all samples}}"""
+        r = subprocess.run(["perf", "report", "-i", self.data, "--no-children", "--sort", "comm,dso",
+                            "--stdio", "-q", "-t", "|", "--percent-limit", "0"],
+                           capture_output=True, text=True)
+        out = {}
+        for line in r.stdout.splitlines():
+            f = [x.strip() for x in line.split("|")]
+            if len(f) < 3 or not f[0].endswith("%"):
+                continue
+            pct, comm, dso = float(f[0][:-1]) / 100, f[1], f[2]
+            where = "kernel" if dso.startswith("[kernel") else \
+                    "ld.so" if dso.startswith("ld-linux") or dso.startswith("ld.so") else \
+                    "libc" if dso.startswith("libc.so") or dso.startswith("libc-") else "rest"
+            c = out.setdefault(comm, Counter())
+            c[where] += pct
         return out

@@ -36,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -141,9 +142,12 @@ static void child(const char *procs, const char *msg, char **cmd)
 
 /* One loop: run cmd count times, one after the other. Exit status: the
  * number of failed runs (at most 255). */
-static _Noreturn void loop(unsigned long count, const char *procs, const char *msg, char **cmd)
+static _Noreturn void loop(pid_t parent, unsigned long count, const char *procs, const char *msg,
+                           char **cmd)
 {
 	unsigned long failed = 0;
+	/* When the bench is interrupted and kills us, the loops stop too. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent) _exit(111);
 	for (unsigned long i = 0; i < count; i++) {
 		pid_t p = fork();
 		if (p < 0) die("fork");
@@ -192,12 +196,13 @@ static int inject(int argc, char **argv)
 	expect += base;
 
 	double t0 = now(), tinj = 0, tdone = 0;
+	pid_t self = getpid();
 	pid_t *pids = calloc(loops, sizeof *pids);
 	if (!pids) die("calloc");
 	for (unsigned long i = 0; i < loops; i++) {
 		pids[i] = fork();
 		if (pids[i] < 0) die("fork");
-		if (pids[i] == 0) { close(in); loop(count, procs, msg, cmd); }
+		if (pids[i] == 0) { close(in); loop(self, count, procs, msg, cmd); }
 	}
 
 	unsigned long running = loops, failed = 0;

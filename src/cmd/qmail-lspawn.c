@@ -202,6 +202,7 @@ static _Noreturn void child(struct job *j, int out)
 	int fd;
 
 	sig_default(SIGCHLD);
+	sig_default(SIGPIPE);
 	if (fd_move(1, out) < 0 || dup2(1, 2) < 0) _exit(EXIT_TEMP);
 	fd = open(queue_fn(&fn, "mess", j->msgnum), O_RDONLY);
 	if (fd < 0) fail(EXIT_TEMP, "Unable to open the message file queue/", fn.s, errno == ENOENT ?
@@ -287,6 +288,7 @@ static _Noreturn void helper(int in, int out)
 	io_in rd;
 
 	sig_default(SIGCHLD);
+	sig_default(SIGPIPE);
 	if (fd_move(0, in) < 0 || fd_move(1, out) < 0) _exit(EXIT_TEMP);
 	closeabove2();
 	if (become(ids.uid[R_QMAILP], ids.gid[R_QMAILP]) < 0) _exit(EXIT_TEMP);
@@ -294,7 +296,7 @@ static _Noreturn void helper(int in, int out)
 	err_prog = "qmail-getpw";
 	in_init(&rd, 0, 0);
 	for (;;) {
-		const char *why = 0;
+		const char *why = 0, *err = "";
 		char status = 'K';
 		int r;
 
@@ -307,7 +309,10 @@ static _Noreturn void helper(int in, int out)
 			if (getpwrun(&e.rec, local.s, &why) < 0) status = 'Z';
 		} else {
 			r = users_passwd(&e, aliashome.s, local.s, local.len);
-			if (r < 0) why = "Unable to look the user up in the password file: ";
+			if (r < 0) {
+				why = "Unable to look the user up in the password file: ";
+				err = strerror(errno);
+			}
 			else if (r == 0 && users_alias(&e, &ids, aliashome.s, local.s, local.len) < 0)
 				why = "Out of memory in qmail-lspawn.";
 			if (why) status = 'Z';
@@ -318,7 +323,6 @@ static _Noreturn void helper(int in, int out)
 			if (buf_putnum(&ans, e.rec.len) < 0 || buf_putc(&ans, ':') < 0 ||
 			    buf_put(&ans, e.rec.s, e.rec.len) < 0) _exit(EXIT_TEMP);
 		} else {
-			const char *err = why[strlen(why) - 1] == ' ' ? strerror(errno) : "";
 			if (buf_putnum(&ans, strlen(why) + strlen(err)) < 0 || buf_putc(&ans, ':') < 0 ||
 			    buf_puts(&ans, why) < 0 || buf_puts(&ans, err) < 0) _exit(EXIT_TEMP);
 		}
@@ -513,45 +517,50 @@ static void dispatch(void)
 	}
 }
 
-/* An answer, whole or in part, from helper h. */
-static void helper_read(struct helper *h)
+/* Act on h's answer once it is all there. 0 done or not complete yet,
+ * -1 malformed. */
+static int answer(struct helper *h)
 {
-	static const char died[] = "The password lookup process of qmail-lspawn died.";
-	char tmp[4096];
-	size_t i, n, hdr;
+	size_t i, n = h->in.len, hdr, slot;
 	unsigned long len;
 	struct job *j;
+
+	/* status, digits, ':' */
+	for (i = 1; i < n && i < 12 && h->in.s[i] >= '0' && h->in.s[i] <= '9'; i++) {}
+	if (i >= n) return 0;                    /* not all there yet */
+	if (i == 1 || h->in.s[i] != ':' || (h->in.s[0] != 'K' && h->in.s[0] != 'Z')) return -1;
+	hdr = i + 1;
+	if (scan_ulong(h->in.s + 1, i - 1, &len) != i - 1 || len > USERS_REC_MAX) return -1;
+	if (n - hdr < len) return 0;
+	if (n - hdr > len) return -1;            /* one answer per request */
+	slot = (size_t)h->slot;
+	j = &jobs[slot];
+	h->slot = -1;
+	h->in.len = 0;
+	if (h->in.s[0] == 'Z') done(slot, 'Z', h->in.s + hdr, len);
+	else if (buf_copy(&j->e.rec, h->in.s + hdr, len) < 0) dones(slot, 'Z', "Out of memory in qmail-lspawn.", 0);
+	else if (users_parse(&j->e) < 0) dones(slot, 'Z', "qmail-getpw printed a malformed record.", 0);
+	else launch(slot);
+	return 0;
+}
+
+/* Read what helper h wrote. An answer followed by the helper's end still
+ * counts; the helper is dropped after it. */
+static void helper_read(struct helper *h)
+{
+	char tmp[4096];
+	int gone = 0;
 
 	for (;;) {
 		ssize_t r = read(h->from, tmp, sizeof tmp);
 		if (r < 0 && errno == EINTR) continue;
 		if (r < 0 && errno == EAGAIN) break;
-		if (r <= 0) { helper_drop(h, died); return; }
+		if (r <= 0) { gone = 1; break; }
 		if (h->slot < 0 || h->in.len + (size_t)r > ANSWER_MAX) goto bad;
 		if (buf_put(&h->in, tmp, (size_t)r) < 0) err_nomem();
 	}
-	/* status, digits, ':' */
-	n = h->in.len;
-	for (i = 1; i < n && i < 12 && h->in.s[i] >= '0' && h->in.s[i] <= '9'; i++) {}
-	if (i >= n) return;                      /* not all there yet */
-	if (i == 1 || h->in.s[i] != ':' || (h->in.s[0] != 'K' && h->in.s[0] != 'Z')) goto bad;
-	hdr = i + 1;
-	if (scan_ulong(h->in.s + 1, i - 1, &len) != i - 1 || len > USERS_REC_MAX) goto bad;
-	if (n - hdr < len) return;
-	if (n - hdr > len) goto bad;             /* one answer per request */
-	j = &jobs[h->slot];
-	i = (size_t)h->slot;
-	h->slot = -1;
-	if (h->in.s[0] == 'Z') {
-		done(i, 'Z', h->in.s + hdr, len);
-	} else if (buf_copy(&j->e.rec, h->in.s + hdr, len) < 0) {
-		dones(i, 'Z', "Out of memory in qmail-lspawn.", 0);
-	} else if (users_parse(&j->e) < 0) {
-		dones(i, 'Z', "qmail-getpw printed a malformed record.", 0);
-	} else {
-		launch(i);
-	}
-	h->in.len = 0;
+	if (h->slot >= 0 && h->in.len && answer(h) < 0) goto bad;
+	if (gone) helper_drop(h, "The password lookup process of qmail-lspawn died.");
 	return;
 bad:
 	kill(h->pid, SIGKILL);
@@ -611,7 +620,6 @@ static void start(const char *slotstr, const char *msgnum, const char *sender,
 	if (str_toul(msgnum, &j->msgnum) < 0) { dones(slot, 'Z', "Bad message number from qmail-send.", 0); return; }
 	if (buf_copys(&j->sender, sender) < 0 || buf_copy(&j->rcpt, rcpt, rlen) < 0) err_nomem();
 
-	j->e.rec.max = USERS_REC_MAX;
 	r = users_cdb(&j->e, cdbpath.s, rcpt, j->at);
 	if (r < 0) { dones(slot, 'Z', "Trouble reading users/cdb in qmail-lspawn: ", strerror(errno)); return; }
 	if (r == 0 && ids.single) {

@@ -839,13 +839,14 @@ static void eachfile(const char *dir, int split, void (*f)(unsigned long))
 	}
 }
 
-/* local/S/N or remote/S/N without info/S/N and todo/N: left when a crash
- * lost the removal of an old message's channel file. */
+/* local/S/N or remote/S/N without info/S/N: left when a crash lost the
+ * removal of an old message's channel file, or (todo/N still there) by
+ * a crash while preprocessing, which is redone from the start anyway.
+ * Removing them keeps preproc.h's promise: no stale channel files. */
 static void orphan_chan(unsigned long id, int c)
 {
 	struct stat st;
 	if (stat(qfn("info", id), &st) == 0 || errno != ENOENT) return;
-	if (stat(qfn("todo", id), &st) == 0 || errno != ENOENT) return;
 	if (unlink(qfn(chandir[c], id)) < 0) warn("unable to unlink ", chandir[c], id, "");
 }
 static void orphan_local(unsigned long id) { orphan_chan(id, 0); }
@@ -860,7 +861,7 @@ static void orphan_bounce(unsigned long id)
 	if (unlink(qfn2("bounce", id)) < 0) warn("unable to unlink ", "bounce", id, "");
 }
 
-/* ---- abandoned messages: mess/S/N that nobody owns after 36 hours ------- */
+/* ---- abandoned messages: mess/S/N that nobody owns ---------------------- */
 
 static struct { int s; DIR *d; time_t next; } cu;
 
@@ -891,8 +892,14 @@ static void cleanup_do(void)
 		}
 		len = strlen(de->d_name);
 		if (scan_ulong(de->d_name, len, &id) != len || !id) continue;
+		/* mess/S/N first: qmail-queue links todo/N before it removes
+		 * its pid/ name, so one link and no todo/N means qmail-queue is
+		 * done with it, and without info/S/N so are we (a crash came
+		 * between the end of the message and qmail-clean's "m"). More
+		 * links: qmail-queue may still be writing it, or died; after
+		 * 36 hours (qmail's rule) it is abandoned either way. */
 		if (stat(qfn("mess", id), &st) < 0) continue;
-		if (now <= st.st_mtime + OSSIFIED) continue;
+		if (st.st_nlink > 1 && now <= st.st_mtime + OSSIFIED) continue;
 		if (stat(qfn("info", id), &st) == 0 || errno != ENOENT) continue;
 		if (stat(qfn("todo", id), &st) == 0 || errno != ENOENT) continue;
 		clean_req('m', id, 0);

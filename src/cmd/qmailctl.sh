@@ -122,45 +122,56 @@ instance_pids() {
 	groups=" ${STOPPED_GROUPS:-} "
 	p=$(svscan_pid) && groups="$groups$p "
 	for s in $SERVICES; do p=$(direct_pid "$s") && groups="$groups$p "; done
-	ps -eo pid=,pgid=,stat=,comm= | while read -r pid pgid stat comm; do
-		[ "$pid" = "$$" ] && continue
-		case "$stat" in Z*) continue ;; esac   # gone, waiting to be reaped
-		case "$groups" in *" $pgid "*) echo "$pid"; continue ;; esac
-		exe=$(readlink "/proc/$pid/exe" 2>/dev/null) || exe=
-		case "$exe" in
-		"$DIR"/bin/*)
-			case "${exe#"$DIR"/bin/}" in
-			qmail-inject*|sendmail*|qmail-queue*|qmail-qread*|qmail-qstat*|qmail-showctl*|\
-			qmail-tcpok*|qmail-tcpto*|maildirmake*|qmail-newu*|qmail-newmrh*|qmail-pw2u*) ;;
-			*) echo "$pid" ;;
-			esac
-			continue ;;
-		esac
-		case "$comm" in
-		svscan|supervise|multilog|readproctitle)
-			cwd=$(readlink "/proc/$pid/cwd" 2>/dev/null) || cwd=
-			case "$cwd" in "$DIR"|"$DIR"/*) echo "$pid" ;; esac ;;
-		esac
-	done
+	# One find for the /proc links and one ps, joined by awk: a shell loop
+	# with a readlink per process is far too slow on a busy machine.
+	{
+		find /proc/[0-9]*/exe /proc/[0-9]*/cwd -maxdepth 0 \
+			\( -lname "$DIR/bin/*" -o -lname "$DIR" -o -lname "$DIR/*" \) -printf 'L %p %l\n'
+		ps -eo pid=,pgid=,stat=,comm= | sed 's/^ */P /'
+	} 2>/dev/null | awk -v dir="$DIR" -v groups="$groups" -v self="$$" '
+		$1 == "L" {
+			split($2, a, "/"); p = a[3]; target = $0
+			sub(/^L [^ ]+ /, "", target)
+			if (a[4] == "cwd") { incwd[p] = 1; next }
+			if (substr(target, 1, length(dir) + 5) != dir "/bin/") next
+			name = substr(target, length(dir) + 6); sub(/ \(deleted\)$/, "", name)
+			if (name !~ /^(qmail-inject|sendmail|qmail-queue|qmail-qread|qmail-qstat|qmail-showctl|qmail-tcpok|qmail-tcpto|maildirmake|qmail-newu|qmail-newmrh|qmail-pw2u)$/)
+				daemon[p] = 1
+			next
+		}
+		$1 == "P" { n++; pid[n] = $2; pgid[n] = $3; st[n] = $4; comm[n] = $5 }
+		END {
+			for (i = 1; i <= n; i++) {
+				if (pid[i] == self || st[i] ~ /^Z/) continue   # zombies wait to be reaped
+				if (index(groups, " " pgid[i] " ") || daemon[pid[i]] ||
+				    (comm[i] ~ /^(svscan|supervise|multilog|readproctitle)$/ && incwd[pid[i]]))
+					print pid[i]
+			}
+		}'
 }
 
 # The running qmail-send processes of the instance.
 send_pids() {
-	for pid in $(ps -eo pid=); do
-		exe=$(readlink "/proc/$pid/exe" 2>/dev/null) || continue
-		case "$exe" in "$DIR/bin/qmail-send"|"$DIR/bin/qmail-send (deleted)") echo "$pid" ;; esac
-	done
+	find /proc/[0-9]*/exe -maxdepth 0 \( -lname "$DIR/bin/qmail-send" -o -lname "$DIR/bin/qmail-send (deleted)" \) \
+		-printf '%h\n' 2>/dev/null | sed 's|^/proc/||'
 }
 
-# waitfor SECONDS CMD...: poll CMD every 0.1 s until it succeeds
+# now: time since boot in hundredths of a second, without a fork
+now() {
+	read -r up _ < /proc/uptime
+	up="${up%.*}${up#*.}"
+	while [ "${up#0}" != "$up" ] && [ "${#up}" -gt 1 ]; do up=${up#0}; done
+	echo "$up"
+}
+
+# waitfor SECONDS CMD...: run CMD every 0.1 s until it succeeds or SECONDS pass
 waitfor() {
-	n=$(($1 * 10)); shift
-	while [ $n -gt 0 ]; do
+	end=$(( $(now) + $1 * 100 )); shift
+	while :; do
 		"$@" && return 0
+		[ "$(now)" -lt "$end" ] || return 1
 		sleep 0.1
-		n=$((n - 1))
 	done
-	"$@"
 }
 
 # svstat's line for a service: "DIR/service/S: up (pid N) T seconds" ...
@@ -297,16 +308,23 @@ do_stop() {
 	none)
 		say "not running" ;;
 	esac
-	# Whatever of the instance is left (a delivery, a logger, supervise
-	# when svscan was someone else's and we did not start it) goes too,
-	# except supervise processes we did not start.
+	# When qmailctl started the services (its own svscan, or directly),
+	# nothing of the instance may be left: supervise and multilog exit by
+	# themselves at once; what is still there after that (a delivery that
+	# hangs) gets TERM, then KILL. Under someone else's svscan, stop only
+	# takes the services down, as the original qmailctl does.
 	if [ -n "$scan" ] || [ "$mode" = direct ]; then
-		waitfor 10 nonegone || {
+		if ! waitfor 3 nonegone; then
 			left=$(instance_pids)
-			say "still running after stop, killing: $(echo $left)"
-			for p in $left; do kill -KILL "$p" 2>/dev/null; done
-			waitfor 5 nonegone
-		}
+			say "still running after stop: $(echo $left); sending TERM"
+			for p in $left; do kill -TERM "$p" 2>/dev/null; done
+			if ! waitfor 5 nonegone; then
+				left=$(instance_pids)
+				say "killing $(echo $left)"
+				for p in $left; do kill -KILL "$p" 2>/dev/null; done
+				waitfor 5 nonegone
+			fi
+		fi
 		rm -f "$SVSCANPID"
 	fi
 	say "stopped"

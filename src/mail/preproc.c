@@ -25,7 +25,7 @@ int preproc_todo(preproc *p, unsigned long id, const route *rt)
 {
 	io_in in;
 	io_out oi, o[2];
-	int fd, fdi = -1, fdc[2] = { -1, -1 }, c, r, gotf = 0, ret = -1;
+	int fd, fdi = -1, fdc[2] = { -1, -1 }, c, r, gotf = 0, ret = -1, redo = 0;
 	struct stat st;
 	size_t used;
 
@@ -40,7 +40,13 @@ int preproc_todo(preproc *p, unsigned long id, const route *rt)
 	}
 	if (stat(queue_fn(&p->file, "mess", id), &st) < 0) { fail(p, "unable to stat ", "mess", id); goto out; }
 	p->bytes = (unsigned long long)st.st_size;
-	fdi = open(queue_fn(&p->file, "info", id), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	/* An existing info/S/N means an earlier attempt (a crash, or a
+	 * qmail-clean that failed): only then can channel files be stale. */
+	fdi = open(queue_fn(&p->file, "info", id), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fdi < 0 && errno == EEXIST) {
+		redo = 1;
+		fdi = open(p->file.s, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	}
 	if (fdi < 0) { fail(p, "unable to create ", "info", id); goto out; }
 	out_init(&oi, fdi, 0);
 	in_init(&in, fd, 0);
@@ -86,7 +92,7 @@ int preproc_todo(preproc *p, unsigned long id, const route *rt)
 	if (fsync(fdi) < 0) { fail(p, "trouble fsyncing ", "info", id); goto out; }
 	for (c = 0; c < 2; c++) {
 		if (fdc[c] < 0) {
-			if (unlink(queue_fn(&p->file, chandir[c], id)) < 0 && errno != ENOENT) {
+			if (redo && unlink(queue_fn(&p->file, chandir[c], id)) < 0 && errno != ENOENT) {
 				fail(p, "unable to unlink ", chandir[c], id);
 				goto out;
 			}

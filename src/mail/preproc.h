@@ -6,8 +6,10 @@
  *     local/S/N    "T" rewritten recipient NUL ... (local recipients)
  *     remote/S/N   "T" recipient NUL ...           (remote recipients)
  * each recipient routed by src/mail/route.h, each file written and
- * fsynced, a channel file that is not needed removed (a leftover of an
- * earlier attempt, or of an earlier message with the same number). The
+ * fsynced. When info/S/N exists already (an earlier attempt), a channel
+ * file that is not needed is removed; otherwise none can exist, because
+ * qmail-send removes at start every channel file without its info file,
+ * and a finished message's channel files go before its info file. The
  * caller then fsyncs info/S and the channel directories of p->chans
  * before it lets todo/N be removed: only then is the new state safe from
  * a crash.

@@ -95,7 +95,16 @@ with Instance(t, name=NAME) as q:
     strays = [f for f, v in seen.items() if v is None]
     t.ok(not strays, "every delivered file is one of ours, whole", strays[:5])
     t.ok(q.wait(lambda: q.queue_count() == 0, 20), "qmail-qstat says 0 at the end", q.qstat())
-    t.ok(q.wait(lambda: not q.queue_files(), 5), "no file left in the queue", q.queue_files()[:20])
+    def left():
+        out = []
+        for f in q.queue_files()[:20]:
+            try:
+                n = os.stat(q.path("queue/" + f)).st_nlink
+            except OSError:
+                continue
+            out.append("%s (links %d)" % (f, n))
+        return "\n".join(out)
+    t.ok(q.wait(lambda: not q.queue_files(), 5), "no file left in the queue", left())
     q.stop()
     q.kill_daemons()   # nothing of this instance outlives the test
 t.done()

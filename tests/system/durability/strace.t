@@ -13,6 +13,7 @@ import os, re, subprocess, sys, tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 sys.path.insert(0, HERE)
+sys.dont_write_bytecode = True     # no __pycache__ beside the tests
 from nqtest import Tap, Instance, IS_ROOT, run
 import straceparse as sp
 

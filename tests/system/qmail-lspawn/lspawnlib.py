@@ -29,7 +29,11 @@ def put_message(q, text):
 def fake_local(q, script=None):
     """Replace DIR/bin/qmail-local by a script that prints, on one line,
     its uid, gid and groups, then each argument after a '|', and exits with
-    the code named by an extension "exitNNN", else 0."""
+    the code named by an extension "exitNNN", else 0. qmail-lspawn delivers
+    in-process unless told otherwise, so from now on Lspawn(q) runs it with
+    QMAILLOCAL and QMAILGETPW naming DIR/bin/qmail-local and
+    DIR/bin/qmail-getpw: both are then run as programs, per delivery and
+    per lookup, where a test can replace or wrap them."""
     script = script or r'''#!/bin/sh
 printf '%s %s %s' "$(id -u)" "$(id -g)" "$(id -G | tr ' ' ,)"
 for a in "$@"; do printf '|%s' "$a"; done
@@ -42,6 +46,7 @@ exit 0
         f.write(script)
     os.chmod(p + ".new", 0o755)
     os.rename(p + ".new", p)
+    q.lspawn_env = {"QMAILLOCAL": p, "QMAILGETPW": q.bin("qmail-getpw")}
 
 
 class Lspawn:
@@ -57,6 +62,7 @@ class Lspawn:
                 os.setuid(pw.pw_uid)
         e = dict(os.environ)
         e.pop("NQMAIL_HOME", None)
+        e.update(getattr(q, "lspawn_env", {}))
         if env:
             e.update(env)
         self.p = subprocess.Popen([q.bin("qmail-lspawn"), defaultdelivery],

@@ -4,8 +4,9 @@
 #  - todo/N with a (partial) info/S/N and local/S/N: preprocessing redone;
 #  - info/S/N + local/S/N with some recipients marked D: only the others;
 #  - info/S/N and bounce/N, every recipient done: the bounce is queued;
-#  - mess/S/N without todo/info older than 36 hours: removed (a young one stays);
-#  - local/S/N or bounce/N without info/S/N (and no todo/N): removed.
+#  - mess/S/N without todo/info: removed when qmail-queue is done with it
+#    (one link) or after 36 hours; one that qmail-queue may be writing stays;
+#  - local/S/N or bounce/N without info/S/N: removed.
 import os, re, sys, time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from nqtest import Tap, Instance
@@ -66,12 +67,17 @@ with Instance(t, name="example.test") as q:
     n3 = queued(q, "Subject: bounced\n\nbounced\n", "joe@example.test", ["gone@example.test"])
     preprocessed(q, n3, "joe@example.test", None, b"<gone@example.test>:\nIt went away. (#5.1.1)\n\n")
 
-    # 4. abandoned message (no todo, no info) 40 hours old, and a young one
-    n4 = queued(q, "Subject: old\n\nold\n", "joe@example.test", ["a@example.test"])
+    # 4. messages without todo and info: one finished but not yet removed
+    # (one link), one that qmail-queue may still be writing (a second link
+    # in pid/), one of those abandoned 40 hours ago
+    n4 = queued(q, "Subject: finished\n\nx\n", "joe@example.test", ["a@example.test"])
     n5 = queued(q, "Subject: young\n\nyoung\n", "joe@example.test", ["a@example.test"])
-    for n, age in ((n4, 40 * 3600), (n5, 3600)):
+    n6 = queued(q, "Subject: old\n\nold\n", "joe@example.test", ["a@example.test"])
+    for n, age, pid in ((n4, 60, False), (n5, 3600, True), (n6, 40 * 3600, True)):
         for d in ("todo", "intd"):
             os.unlink(qpath(q, d, n))
+        if pid:
+            os.link(qpath(q, "mess", n), q.path("queue/pid/1.%d.1" % n))
         old = time.time() - age
         os.utime(qpath(q, "mess", n), (old, old))
 
@@ -92,8 +98,10 @@ with Instance(t, name="example.test") as q:
     bt = (q.maildir_texts("alias/joebox") or [""])[0]
     t.ok("<gone@example.test>:\nIt went away. (#5.1.1)\n" in bt and "Subject: bounced" in bt, "with its text and the message")
     t.ok(q.wait(lambda: re.search(r"^end msg %d$" % n3, q.logtext(), re.M)), "then the message ends")
-    t.ok(q.wait(lambda: not os.path.exists(qpath(q, "mess", n4)), 10), "abandoned 40-hour-old message removed")
-    t.ok(os.path.exists(qpath(q, "mess", n5)), "young message without todo left alone")
+    t.ok(q.wait(lambda: not os.path.exists(qpath(q, "mess", n4)), 10), "finished message (one link) removed")
+    t.ok(q.wait(lambda: not os.path.exists(qpath(q, "mess", n6)), 10), "abandoned 40-hour-old message removed")
+    t.ok(os.path.exists(qpath(q, "mess", n5)), "young message being queued left alone")
+    os.unlink(q.path("queue/pid/1.%d.1" % n5))
     t.ok(not os.path.exists(qpath(q, "local", 999999)), "orphan local/S/N removed")
     t.ok(not os.path.exists(qpath(q, "bounce", 999999)), "orphan bounce/N removed")
     for n in (n1, n2, n3):

@@ -2,7 +2,7 @@
 
 exercise() drives one started-or-not instance through qmailctl's verbs and
 checks what each one does to the processes and files of the instance."""
-import os, signal, stat, subprocess, sys, time
+import os, pwd, signal, sys, time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from nqtest import run, wait, proc_exe, proc_stat, proc_uid, IS_ROOT
 
@@ -107,7 +107,7 @@ def exercise(t, q, daemontools, env_extra=None):
     t.ok("qmail-send: up" in o, "%s: stat says qmail-send is up" % tag, o)
     send_line = [l for l in o.splitlines()
                  if len(l.split()) >= 5 and os.path.basename(l.split()[4]) == "qmail-send"]
-    uname = "qmails" if q.mode == "root" else q.owner
+    uname = pwd.getpwuid(ids["qmails"][0]).pw_name
     t.ok(send_line and send_line[0].split()[2].startswith(uname[:8])
          and send_line[0].split()[3] == str(ids["qmails"][0]),
          "%s: stat shows qmail-send's user and uid" % tag, o)

@@ -47,6 +47,7 @@ for tag, env in modes:
             r = ctl(q, "stop", env)
             t.eq(r.returncode, 0, tag + ": stop exits 0")
             took = time.time() - start
+            t.diag("stop took %.1f s" % took)
             t.ok(took < 30, tag + ": within the stop timeout and a little more", "%.1f s: %s" % (took, out(r)))
             t.ok(wait(lambda: not sleepers() and not instance_procs(q), 10),
                  tag + ": the hanging delivery and everything else are gone", (sleepers(), instance_procs(q)))

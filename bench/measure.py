@@ -6,7 +6,11 @@ injecting sendmail processes, and the list of the MTA's processes (to stop
 them and to attach strace to them).
 
 Trace: counts from strace -f output: processes started, programs
-executed, files created, fsyncs and every system call."""
+executed, files created, fsyncs and every system call, in all and by
+program.
+
+Profile: perf samples of one MTA's cgroup, by program and by where the
+code lives (kernel, ld.so, libc, the rest)."""
 import ctypes, os, re, resource, signal, subprocess, time
 from collections import Counter
 
@@ -233,21 +237,22 @@ RESUMED = re.compile(r"^<\.\.\. (\w+) resumed>(.*)$")
 RESULT = re.compile(r".*\)\s+=\s+(-?\d+|0x[0-9a-f]+|\?)")   # greedy: the last " = "
 FSYNCS = ("fsync", "fdatasync", "sync_file_range", "syncfs", "sync", "msync")
 FORKS = ("fork", "vfork", "clone", "clone3")
-
-
 EXECVE = re.compile(r'^execve(?:at)?\((?:\w+, )?"([^"]*)"')
+SETNAME = re.compile(r'^prctl\(PR_SET_NAME, "([^"]*)"')
 
 
 class Trace:
     """Counts from strace -f output files, in total and per program. A
-    process is named after the program it last executed, or before any
-    execve after its parent (at the moment of the fork); the processes
-    strace attached to are named from /proc when the sample starts."""
+    process is named after the program it last executed (or the name it
+    last gave itself with prctl PR_SET_NAME, as a forked child that runs
+    linked-in code may), before that after its parent at the moment of the
+    fork; the processes strace attached to are named from /proc when the
+    sample starts."""
 
     def __init__(self, attached):
         self.attached = set(attached)
         self.names = {p: self.program(p) for p in attached}
-        self.records = []        # (pid, syscall, text, ok), in completion order
+        self.records = []        # (pid, syscall, text, result or None), as completed
         self.pids = set()
 
     @staticmethod
@@ -300,6 +305,10 @@ class Trace:
             elif name in ("execve", "execveat"):
                 e = EXECVE.match(full)
                 execs.setdefault(pid, []).append((i, os.path.basename(e.group(1)) if e else "?"))
+            elif name == "prctl":
+                e = SETNAME.match(full)
+                if e:
+                    execs.setdefault(pid, []).append((i, e.group(1)))
 
         def name_at(pid, i, depth=0):
             prog = None

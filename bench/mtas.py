@@ -138,7 +138,8 @@ postlog    unix-dgram n  -       n       -       1       postlogd
     def problems(self):
         try:
             with open(self.log, errors="replace") as f:
-                return [l.rstrip() for l in f if re.search(r"status=(bounced|deferred)|fatal:|panic:", l)]
+                return [l.rstrip() for l in f
+                        if re.search(r"status=(bounced|deferred)|fatal:|panic:", l)]
         except FileNotFoundError:
             return ["no log " + self.log]
 

@@ -6,6 +6,7 @@
 set -u
 PKGS="gcc make pkg-config libcdb-dev tinycdb libssl-dev libcrypt-dev daemontools
 ucspi-tcp-ipv6 python3 perl strace procps iproute2 swaks dnsmasq-base openssl $*"
+PKGS="$PKGS procmail"   # the preline + procmail tests (tests/system/preline/)
 missing=""
 for p in $PKGS; do
 	s=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)

@@ -753,9 +753,13 @@ int main(int argc, char **argv)
 			if (r > 0) feed(tmp, (size_t)r);
 		}
 	}
-	/* Idle helpers read end of file and exit; wait, so none outlives us. */
-	for (k = 0; k < HELPER_MAX; k++) helper_drop(&helpers[k], "");
-	for (k = 0; k < HELPER_MAX; k++)
-		if (helpers[k].pid) (void)wait_pid(helpers[k].pid, 0, 0);
+	/* The helpers are idle now: stop them, so none outlives us. */
+	for (k = 0; k < HELPER_MAX; k++) {
+		helper_drop(&helpers[k], "");
+		if (helpers[k].pid) {
+			kill(helpers[k].pid, SIGTERM);
+			(void)wait_pid(helpers[k].pid, 0, 0);
+		}
+	}
 	return 0;
 }

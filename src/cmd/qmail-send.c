@@ -250,6 +250,17 @@ static int clean_req(char type, unsigned long id, unsigned char chans)
 	return 0;
 }
 
+/* Is an "m" request for id waiting for its reply? */
+static int clean_pending(unsigned long id)
+{
+	size_t i;
+	for (i = 0; i < cl.n; i++) {
+		struct creq *r = &cl.q[(cl.head + i) % cl.cap];
+		if (r->type == 'm' && r->id == id) return 1;
+	}
+	return 0;
+}
+
 static void schedule(unsigned long id, unsigned char chans, time_t when);
 
 static void clean_reply(char ch)
@@ -752,6 +763,27 @@ static int todo_one(unsigned long id)
 	return pp.chans | 4;
 }
 
+static int flushout(int fd, buf *b, size_t *pos);
+
+/* Between two todo entries: read the reports that are there and start
+ * what they make room for, so preprocessing never holds up deliveries. */
+static void service(void)
+{
+	struct pollfd p[NCHAN];
+	int c, n = 0, idx[NCHAN], i;
+
+	for (c = 0; c < NCHAN; c++)
+		if (ch[c].alive) { p[n] = (struct pollfd){ ch[c].fdin, POLLIN, 0 }; idx[n++] = c; }
+	if (n && poll(p, (nfds_t)n, 0) > 0)
+		for (i = 0; i < n; i++) if (p[i].revents) del_read(idx[i]);
+	sync_marks();
+	now = time(0);
+	for (c = 0; c < NCHAN; c++) {
+		pass_chan(c);
+		if (ch[c].alive && flushout(ch[c].fdout, &ch[c].out, &ch[c].outpos) < 0) spawndied(c);
+	}
+}
+
 static void todo_do(void)
 {
 	unsigned long ids[TODO_BATCH];
@@ -781,6 +813,7 @@ static void todo_do(void)
 		len = strlen(de->d_name);
 		if (scan_ulong(de->d_name, len, &id) != len || !id) continue;
 		f = todo_one(id);
+		service();
 		if (!f) continue;
 		ids[n] = id;
 		fl[n++] = (unsigned char)(f & 3);
@@ -788,7 +821,7 @@ static void todo_do(void)
 	if (!n) return;
 	/* info/S, local/S, remote/S must hold their new entries before
 	 * todo/N goes: otherwise a crash could lose the message. */
-	if (syncdirs() < 0) { todowanted = 1; nexttodo = now + 10; return; }
+	if (syncdirs() < 0) { nexttodo = now + 10; return; }   /* todo/N stay: done again */
 	for (i = 0; i < n; i++)
 		if (clean_req('t', ids[i], fl[i]) < 0) logs("alert: out of memory\n");
 }
@@ -902,6 +935,9 @@ static void cleanup_do(void)
 		if (st.st_nlink > 1 && now <= st.st_mtime + OSSIFIED) continue;
 		if (stat(qfn("info", id), &st) == 0 || errno != ENOENT) continue;
 		if (stat(qfn("todo", id), &st) == 0 || errno != ENOENT) continue;
+		/* A message just finished may have its "m" on the way: a second
+		 * one could, once the number is reused, remove a new message. */
+		if (clean_pending(id)) continue;
 		clean_req('m', id, 0);
 	}
 }
@@ -1054,7 +1090,7 @@ int main(void)
 		if (flagreread) { flagreread = 0; reread(); }
 
 		for (c = 0; c < NCHAN; c++) pass_chan(c);
-		sync_marks();
+		sync_marks();   /* marks of deferrals made on the spot (no qmail-rspawn) */
 		while (sched_min(&pqfail, &e) && e.when <= now) { sched_delmin(&pqfail); pqadd(e.id); }
 		done_do();
 		todo_do();
@@ -1128,6 +1164,7 @@ int main(void)
 			}
 			}
 		}
+		sync_marks();   /* before anything else happens */
 	}
 	/* recipients not started yet are due at once after a restart */
 	for (c = 0; c < NCHAN; c++)

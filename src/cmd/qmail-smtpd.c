@@ -38,6 +38,7 @@
 #include "mail/route.h"
 #include "mail/senders.h"
 #include "mail/smtpin.h"
+#include "mail/users.h"
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -63,8 +64,8 @@ static stream io;
 /* ---- configuration ---------------------------------------------------- */
 
 static struct {
-	buf me, greeting, localiphost, certfile, ciphers, rcptprog, statedir;
-	buf authsenders, authrates;
+	buf me, greeting, localiphost, certfile, ciphers, rcptprog, statedir, cdbpath, aliashome;
+	buf loginsenders, authrates;
 	unsigned long databytes, timeout, maxrcpt, greetdelay, maxperip;
 	int rcptcheck, submission, smtps, tlsok, plainloopback;
 	char **checkpw;            /* argv for AUTH, or 0 */
@@ -72,6 +73,8 @@ static struct {
 	rcpthosts rh;
 	addrlist badfrom, badrcpt;
 	route route;
+	nq_ids ids;
+	int haveids;
 } cf;
 
 /* ---- session state ---------------------------------------------------- */
@@ -202,12 +205,15 @@ static void config(int argc, char **argv)
 	if (addrlist_load(&cf.badfrom, "badmailfrom") < 0) diecontrol("badmailfrom");
 	if (addrlist_load(&cf.badrcpt, "badrcptto") < 0) diecontrol("badrcptto");
 	if (route_load(&cf.route, &what) < 0) diecontrol(what + (str_start(what, "control/") ? 8 : 0));
-	if (control_readlines(&cf.authsenders, "authsenders") < 0) diecontrol("authsenders");
+	if (control_readlines(&cf.loginsenders, "loginsenders") < 0) diecontrol("loginsenders");
 	if (control_readlines(&cf.authrates, "authratelimit") < 0) diecontrol("authratelimit");
 	if (control_readline(&cf.ciphers, "tlsserverciphers", 0) < 0) diecontrol("tlsserverciphers");
 	if (env("TLSCIPHERS") && buf_copys(&cf.ciphers, env("TLSCIPHERS")) < 0) nomem();
 	nq_path(&cf.certfile, "control/servercert.pem");
 	nq_path(&cf.rcptprog, "bin/qmail-rcptcheck");
+	nq_path(&cf.cdbpath, "users/cdb");
+	nq_path(&cf.aliashome, "alias");
+	cf.haveids = nq_ids_read(&cf.ids) == 0;
 	nq_path(&cf.statedir, "state/smtpd");
 	cf.tlsok = access(cf.certfile.s, R_OK) == 0;
 
@@ -444,7 +450,7 @@ static void mail(const char *arg, size_t n)
 	if (r == -2) { error("555 5.5.4 unsupported MAIL parameter"); goto out; }
 	if (p.utf8 && !utf8) { error("553 5.6.7 a non-ASCII address needs SMTPUTF8"); goto out; }
 	if (ss.authed) {
-		r = senders_owns(&cf.route, &cf.authsenders, ss.login.s, p.addr.s);
+		r = senders_owns(&cf.route, &cf.loginsenders, ss.login.s, p.addr.s);
 		if (r < 0) nomem();
 		if (!r) {
 			logmsg("sender <", p.addr.s, "> refused for the login");
@@ -526,6 +532,41 @@ static int relayok(const char *addr, size_t n)
 	return r;
 }
 
+/* The recipient check (src/mail/rcptcheck.h), first here, without
+ * privilege: users/cdb, the password file and every home we may look
+ * into (the alias user's, homes that are not 0700) are answered at once.
+ * Only what needs privilege to know goes to qmail-rcptcheck. */
+static int inpasswd(users_ent *e, const char *local, size_t len, void *arg)
+{
+	return users_passwd(e, cf.aliashome.s, local, len);
+}
+
+static int indotqmail(const users_ent *e, void *arg)
+{
+	return rcptcheck_dotqmail(e->home, e->dash, e->ext);
+}
+
+static int mailbox(const char *addr, size_t n)
+{
+	struct rc_cfg c;
+	int r = RC_UNKNOWN;
+
+	if (cf.haveids) {
+		memset(&c, 0, sizeof c);
+		c.route = &cf.route;
+		c.cdbpath = cf.cdbpath.s;
+		c.aliashome = cf.aliashome.s;
+		c.ids = &cf.ids;
+		c.owner = getuid();
+		c.passwd = inpasswd;
+		c.dotqmail = indotqmail;
+		r = rcptcheck(&c, addr, n);
+	}
+	if (r == RC_UNKNOWN && !(cf.haveids && cf.ids.single))
+		r = rcptclient_ask(&ss.rc, cf.rcptprog.s, addr, n, (int)cf.timeout);
+	return r;
+}
+
 static void rcpt(const char *arg, size_t n)
 {
 	struct smtp_path p = {BUF_INIT, 0, 0};
@@ -565,8 +606,7 @@ static void rcpt(const char *arg, size_t n)
 	}
 	if (cf.relayclient && buf_puts(&p.addr, cf.relayclient) < 0) nomem();
 	if (ss.nrcpt >= cf.maxrcpt) { reply("452 4.5.3 too many recipients"); goto out; }
-	if (cf.rcptcheck &&
-	    rcptclient_ask(&ss.rc, cf.rcptprog.s, p.addr.s, p.addr.len, (int)cf.timeout) == RC_NO) {
+	if (cf.rcptcheck && mailbox(p.addr.s, p.addr.len) == RC_NO) {
 		error("550 5.1.1 sorry, no mailbox here by that name");
 		goto out;
 	}

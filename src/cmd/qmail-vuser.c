@@ -97,7 +97,7 @@ static void add(const char *login, const char *account, const char *home)
 	if (!salt) err_dieerr(EXIT_TEMP, "unable to make a salt", (char *)0);
 	cd = calloc(1, sizeof *cd);
 	if (!cd) err_nomem();
-	hash = crypt_r(pass.s, salt, cd);
+	hash = crypt_rn(pass.s, salt, cd, (int)sizeof *cd);
 	if (!hash || hash[0] == '*') err_dieerr(EXIT_TEMP, "unable to hash the password", (char *)0);
 	memset(pass.s, 0, pass.len);
 	if (buf_copys(&line, login) < 0 || buf_putc(&line, ':') < 0 || buf_puts(&line, hash) < 0) err_nomem();

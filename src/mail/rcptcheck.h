@@ -21,12 +21,14 @@
  * be read, trouble with the password file) is RC_UNKNOWN, and the caller
  * accepts: local delivery decides, as it would have without us.
  *
- * Privilege. Homes are 0700, and qmail-smtpd runs as qmaild, so steps 2
- * and 5 are done by the small helper qmail-rcptcheck(8), which qmail-smtpd
- * starts once per session and asks one address at a time. The helper
- * answers with one byte and never shows anything it read. This file
- * holds the rule (rcptcheck()), with the two steps that need another uid
- * supplied by the caller, and the client side qmail-smtpd uses. */
+ * Privilege. qmail-smtpd runs as qmaild and first applies the rule
+ * itself: users/cdb and the password file are readable, and so are the
+ * alias user's home and any home that is not closed. Only when that gives
+ * RC_UNKNOWN (a 0700 home) does it ask the small helper qmail-rcptcheck(8),
+ * started once per session, which applies the same rule with privilege
+ * and answers with one byte, never showing anything it read. This file
+ * holds the rule (rcptcheck()), with the two steps that may need another
+ * uid supplied by the caller, and the client side qmail-smtpd uses. */
 #ifndef NQ_RCPTCHECK_H
 #define NQ_RCPTCHECK_H
 #include <stddef.h>

@@ -8,7 +8,7 @@
  * says "example.org:joe"); for a virtual login "joe@example.org", that
  * address and "joe-anything@example.org". Case does not matter.
  *
- * control/authsenders gives more, one "login:pattern" a line, where the
+ * control/loginsenders gives more, one "login:pattern" a line, where the
  * pattern is an address, "@domain" (every address there) or "*" (any
  * sender at all, for trusted relays). Lines for the login "*" apply to
  * every login. The null sender <> is never owned: mail programs do not
@@ -19,7 +19,7 @@
 #include "lib/buf.h"
 #include "mail/route.h"
 
-/* lines: control/authsenders as control_readlines() gives it.
+/* lines: control/loginsenders as control_readlines() gives it.
  * 1 owned, 0 not, -1 out of memory. */
 int senders_owns(const route *r, const buf *lines, const char *login, const char *addr);
 

@@ -218,6 +218,11 @@ class Instance:
             for a in ("postmaster", "mailer-daemon", "root"):
                 self.write("alias/.qmail-" + a, "./Maildir/\n")
         self.maildirmake("alias/Maildir")
+        # No test may query the machine's resolver: unless a test names its
+        # own DNS server, point qmail-remote at a loopback port where
+        # nothing answers, so remote lookups fail temporarily and locally.
+        if not os.path.exists(self.path("control/dnsservers")):
+            self.control("dnsservers", "127.0.0.1:1")
 
     def bin(self, prog):
         return os.path.join(self.dir, "bin", prog)

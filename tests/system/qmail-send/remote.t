@@ -39,6 +39,8 @@ while True:
 '''
 
 with Instance(t, name="example.test") as q:
+    if os.path.exists(q.bin("qmail-rspawn")):
+        os.unlink(q.bin("qmail-rspawn"))   # first without one
     q.maildirmake("alias/joebox")
     q.write("alias/.qmail-joe", "./joebox/\n")
     q.start()

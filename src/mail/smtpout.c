@@ -1,0 +1,626 @@
+/* smtpout: qmail-remote's SMTP client (see smtpout.h).
+ *
+ * The plan (src/mail/mxplan.h) gives the addresses to try in order. Each
+ * is tried unless the timeout table says it did not answer lately
+ * (src/mail/tcpto.h). What a session ends in decides what comes next:
+ *  - before the envelope is sent, a failure (no connection, a greeting
+ *    that is not 220 or is garbage, our name refused, TLS required and
+ *    not had, authentication refused, a 421 anywhere) moves on to the
+ *    next address, remembering why; when none is left, the last reason is
+ *    the temporary failure reported;
+ *  - from MAIL FROM on, the session's outcome is the report: recipient
+ *    reports as the server answered RCPT, then the message report.
+ * With PIPELINING, MAIL, every RCPT and DATA go in one write (RFC 2920).
+ * The message is read twice: once to learn its size on the wire and
+ * whether it has 8-bit bytes (SIZE=, BODY=8BITMIME, SMTPUTF8), once to
+ * send it through src/mail/smtpdata.h, which makes smuggling impossible.
+ * So the input must be seekable: a pipe is first copied into a memfd. */
+#include "mail/smtpout.h"
+#include "mail/control.h"
+#include "mail/dns.h"
+#include "mail/instance.h"
+#include "mail/ipme.h"
+#include "mail/mxplan.h"
+#include "mail/smtpdata.h"
+#include "mail/smtpreply.h"
+#include "mail/tcpto.h"
+#include "mail/tlsdest.h"
+#include "lib/base64.h"
+#include "lib/io.h"
+#include "lib/ipaddr.h"
+#include "lib/stream.h"
+#include "lib/str.h"
+#include "lib/tls.h"
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PORT_SMTP 25
+#define LINE_MAX_IN 8192      /* longest reply line read */
+#define READ_CHUNK 65536
+
+/* ---- configuration ------------------------------------------------------ */
+
+static buf helohost;
+static unsigned long timeout = 1200, timeoutconnect = 60;
+static ipaddr out4, out6;
+static int have4, have6;
+static mxroutes routes = MXROUTES_INIT;
+static tlsdest tlsd = TLSDEST_INIT;
+
+/* ---- reports -------------------------------------------------------------- */
+
+static buf rep;               /* everything written to outfd at the end */
+static int outfd = 1;
+static int oom;
+
+static void put(const char *s) { if (buf_puts(&rep, s) < 0) oom = 1; }
+static void putn(const char *s, size_t n) { if (buf_put(&rep, s, n) < 0) oom = 1; }
+static void zero(void) { if (buf_put0(&rep) < 0) oom = 1; }
+
+static _Noreturn void finish(void)
+{
+	if (oom) {
+		rep.len = 0;
+		(void)buf_puts(&rep, "ZOut of memory. (#4.3.0)\n");
+		(void)buf_put0(&rep);
+	}
+	(void)write_all(outfd, rep.s ? rep.s : "", rep.len);
+	_exit(0);
+}
+
+/* A message report and the end. */
+static _Noreturn void report(char st, const char *a, const char *b, const char *c)
+{
+	char s[2] = { st, 0 };
+	put(s); put(a); if (b) put(b); if (c) put(c);
+	zero();
+	finish();
+}
+
+/* ---- the message ------------------------------------------------------------ */
+
+static int msgfd;
+static off_t msgstart;
+static smtpdata scan;           /* what the first reading learned */
+
+/* A pipe or socket cannot be read twice: copy it into memory first. */
+static void seekable(void)
+{
+	char b[READ_CHUNK];
+	int fd;
+
+	msgstart = lseek(msgfd, 0, SEEK_CUR);
+	if (msgstart >= 0) return;
+	fd = memfd_create("qmail-remote", MFD_CLOEXEC);
+	if (fd < 0) report('Z', "System resources temporarily unavailable. (#4.3.0)\n", 0, 0);
+	for (;;) {
+		ssize_t r = read(msgfd, b, sizeof b);
+		if (r < 0 && errno == EINTR) continue;
+		if (r < 0) report('Z', "Unable to read message. (#4.3.0)\n", 0, 0);
+		if (r == 0) break;
+		if (write_all(fd, b, (size_t)r) < 0) report('Z', "System resources temporarily unavailable. (#4.3.0)\n", 0, 0);
+	}
+	msgfd = fd;
+	msgstart = 0;
+}
+
+/* Read the message through the encoder; with s non-null, send it. */
+static int readmsg(smtpdata *d, stream *s)
+{
+	char b[READ_CHUNK];
+	buf o = BUF_INIT;
+	off_t at = msgstart;
+
+	smtpdata_init(d);
+	for (;;) {
+		ssize_t r = pread(msgfd, b, sizeof b, at);
+		if (r < 0 && errno == EINTR) continue;
+		if (r < 0) { buf_free(&o); return -2; }
+		if (r == 0) break;
+		at += r;
+		o.len = 0;
+		if (smtpdata_put(d, b, (size_t)r, &o) < 0) { oom = 1; finish(); }
+		if (s && stream_put(s, o.s, o.len) < 0) { buf_free(&o); return -1; }
+	}
+	o.len = 0;
+	if (smtpdata_end(d, &o) < 0) { oom = 1; finish(); }
+	if (s && (stream_put(s, o.s, o.len) < 0 || stream_flush(s) < 0)) { buf_free(&o); return -1; }
+	buf_free(&o);
+	return 0;
+}
+
+/* ---- addresses on the wire ------------------------------------------------ */
+
+static int atext(unsigned char c)
+{
+	if (c >= 0x80) return 1;          /* UTF-8 (SMTPUTF8) */
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return 1;
+	return c && strchr("!#$%&'*+-/=?^_`{|}~", c) != 0;
+}
+
+/* addr as it goes between < and >: the local part quoted when it is not
+ * a dot-atom (qmail's quote()). -1 when it cannot be written safely: a
+ * CR, LF or NUL can never be sent. */
+static int wire(buf *out, const char *addr)
+{
+	size_t n = strlen(addr), at = byte_rchr(addr, n, '@'), i;
+	int plain = at > 0;
+
+	out->len = 0;
+	for (i = 0; i < n; i++)
+		if (addr[i] == '\r' || addr[i] == '\n') return -1;
+	if (at == n) return buf_copys(out, addr);   /* no domain: as it is */
+	for (i = 0; i < at && plain; i++) {
+		if (addr[i] == '.') { if (i == 0 || i + 1 == at || addr[i + 1] == '.') plain = 0; }
+		else if (!atext((unsigned char)addr[i])) plain = 0;
+	}
+	if (plain) return buf_copys(out, addr);
+	if (buf_putc(out, '"') < 0) return -1;
+	for (i = 0; i < at; i++) {
+		if ((addr[i] == '"' || addr[i] == '\\') && buf_putc(out, '\\') < 0) return -1;
+		if (buf_putc(out, addr[i]) < 0) return -1;
+	}
+	return buf_putc(out, '"') < 0 || buf_puts(out, addr + at) < 0 ? -1 : 0;
+}
+
+static int nonascii(const char *s)
+{
+	for (; *s; s++) if ((unsigned char)*s >= 0x80) return 1;
+	return 0;
+}
+
+/* ---- a session ------------------------------------------------------------------ */
+
+static stream st;
+static smtpreply rp = SMTPREPLY_INIT;
+static buf line;
+static char partner[IPADDR_FMT];
+static buf lastwhy;             /* why the last address did not do */
+static tls_ctx *tctx;
+static const char *tctxfile;
+static tls *conn;
+
+enum { NEXT, DONE };
+
+/* The next reply: its code, or 0 when the connection broke or the reply
+ * is malformed. */
+static unsigned getreply(void)
+{
+	smtpreply_reset(&rp);
+	for (;;) {
+		int r;
+		line.len = 0;
+		r = stream_getline(&st, &line, LINE_MAX_IN);
+		if (r <= 0) return 0;
+		r = smtpreply_line(&rp, line.s, line.len);
+		if (r < 0) return 0;
+		if (r == 1) return rp.code;
+	}
+}
+
+static int say(const char *a, const char *b, const char *c)
+{
+	if (stream_puts(&st, a) < 0) return -1;
+	if (b && stream_puts(&st, b) < 0) return -1;
+	if (c && stream_puts(&st, c) < 0) return -1;
+	return 0;
+}
+
+static int cmd(const char *a, const char *b)
+{
+	if (say(a, b, "\r\n") < 0 || stream_flush(&st) < 0) return -1;
+	return 0;
+}
+
+/* "Remote host said: " and the reply text. */
+static void said(buf *b)
+{
+	if (!rp.text.len) return;
+	if (buf_puts(b, "Remote host said: ") < 0 || buf_put(b, rp.text.s, rp.text.len) < 0) oom = 1;
+}
+static void putsaid(void) { if (rp.text.len) { put("Remote host said: "); putn(rp.text.s, rp.text.len); } }
+
+/* Remember why this address did not do ("Connected to ADDR" and c, and
+ * the reply's text when withtext); the caller moves on. */
+static int next(const char *c, int withtext)
+{
+	lastwhy.len = 0;
+	if (buf_puts(&lastwhy, "Connected to ") < 0 || buf_puts(&lastwhy, partner) < 0 ||
+	    buf_puts(&lastwhy, c) < 0) oom = 1;
+	if (withtext) said(&lastwhy);
+	return NEXT;
+}
+/* The same with a text of its own. */
+static int nextraw(const char *a, const char *b, const char *c)
+{
+	lastwhy.len = 0;
+	if (buf_puts(&lastwhy, a) < 0 || buf_puts(&lastwhy, b ? b : "") < 0 || buf_puts(&lastwhy, c ? c : "") < 0) oom = 1;
+	return NEXT;
+}
+
+static void quit(void)
+{
+	(void)cmd("QUIT", 0);
+	if (conn) { tls_close(conn, 5); conn = 0; }
+}
+
+static _Noreturn void dropped(int critical)
+{
+	put("ZConnected to "); put(partner); put(" but connection died. ");
+	if (critical) put("Possible duplicate! ");
+	put("(#4.4.2)\n");
+	zero();
+	finish();
+}
+
+/* The message report after a reply to DATA or to the final dot. */
+static _Noreturn void msgfail(unsigned code, const char *what)
+{
+	char s[2] = { code >= 500 ? 'D' : 'Z', 0 };
+	put(s); put(partner); put(what); putsaid();
+	zero();
+	quit();
+	finish();
+}
+
+static int ehlo(smtpext *e)
+{
+	unsigned code;
+	if (cmd("EHLO ", helohost.s) < 0) return -1;
+	code = getreply();
+	if (!code) return -1;
+	if (code >= 200 && code < 300) { smtpreply_ehlo(&rp, e); return 0; }
+	e->flags = 0;
+	e->size = 0;
+	if (code == 421) return 1;
+	if (cmd("HELO ", helohost.s) < 0) return -1;
+	code = getreply();
+	if (!code) return -1;
+	return code >= 200 && code < 300 ? 0 : 1;
+}
+
+/* AUTH PLAIN or LOGIN; 0 ok, else a reason was set with next(). */
+static int auth(const smtpext *e, const buf *user, const buf *pass)
+{
+	buf b = BUF_INIT, enc = BUF_INIT;
+	unsigned code;
+	int r = -1;
+
+	if (e->flags & EHLO_AUTH_PLAIN) {
+		if (buf_putc(&b, 0) < 0 || buf_put(&b, user->s, user->len) < 0 || buf_putc(&b, 0) < 0 ||
+		    buf_put(&b, pass->s, pass->len) < 0 || b64_encode(&enc, b.s, b.len) < 0) { oom = 1; goto out; }
+		if (cmd("AUTH PLAIN ", enc.s) < 0 || !(code = getreply())) goto died;
+	} else if (e->flags & EHLO_AUTH_LOGIN) {
+		if (cmd("AUTH LOGIN", 0) < 0 || !(code = getreply())) goto died;
+		if (code == 334) {
+			if (b64_encode(&enc, user->s, user->len) < 0) { oom = 1; goto out; }
+			if (cmd(enc.s, 0) < 0 || !(code = getreply())) goto died;
+		}
+		if (code == 334) {
+			enc.len = 0;
+			if (b64_encode(&enc, pass->s, pass->len) < 0) { oom = 1; goto out; }
+			if (cmd(enc.s, 0) < 0 || !(code = getreply())) goto died;
+		}
+	} else {
+		next(" but it offers neither AUTH PLAIN nor AUTH LOGIN, and control/smtpauth has a password for it. (#4.7.0)\n", 0);
+		goto out;
+	}
+	if (code >= 200 && code < 300) { r = 0; goto out; }
+	next(" but authentication was refused.\n", 1);
+	goto out;
+died:
+	next(" but connection died during authentication. (#4.4.2)\n", 0);
+out:
+	if (enc.s) memset(enc.s, 0, enc.cap);
+	if (b.s) memset(b.s, 0, b.cap);
+	buf_free(&enc);
+	buf_free(&b);
+	return r;
+}
+
+struct job {
+	const char *host, *sender;
+	char *const *recips;
+	int n;
+	const mxplan *plan;
+	mxroute route;
+	tlspolicy pol;
+	buf user, pass;
+	int hasauth;
+	int needutf8;
+};
+
+static void tlsnote(buf *b)
+{
+	if (!conn) return;
+	if (buf_puts(b, "TLS: ") < 0 || buf_puts(b, tls_version(conn)) < 0 || buf_putc(b, ' ') < 0 ||
+	    buf_puts(b, tls_cipher(conn)) < 0 ||
+	    buf_puts(b, tls_verified(conn) ? ", certificate verified.\n" : ", certificate not verified.\n") < 0)
+		oom = 1;
+}
+
+/* STARTTLS on the open session. 0 TLS up (or not wanted/possible under
+ * "may"), 1 the address does not do (reason set), 2 "may": the handshake
+ * failed, try this address again without TLS. */
+static int starttls(struct job *j, smtpext *e, const char *tlsname)
+{
+	buf err = BUF_INIT;
+	unsigned code;
+	int required = j->pol.level >= TLS_ENCRYPT || j->hasauth;
+	int verify = j->pol.level == TLS_VERIFY;
+
+	if (j->pol.level == TLS_NONE && !j->hasauth) return 0;
+	if (!(e->flags & EHLO_STARTTLS)) {
+		if (!required) return 0;
+		quit();
+		return next(j->hasauth ? " but it does not offer STARTTLS, and I send passwords only over TLS. (#4.7.0)\n" :
+		            " but it does not offer STARTTLS, which control/tlsdestinations requires. (#4.7.4)\n", 0), 1;
+	}
+	if (cmd("STARTTLS", 0) < 0 || !(code = getreply())) return next(" but connection died. (#4.4.2)\n", 0), 1;
+	if (code != 220) {
+		if (!required) return 0;       /* go on in plain text */
+		quit();
+		return next(" but STARTTLS failed.\n", 1), 1;
+	}
+	if (stream_buffered(&st)) {
+		/* bytes after the 220: injected in plain text (CVE-2011-0411's
+		 * client side). Drop them and the session. */
+		stream_discard(&st);
+		return next(" but it sent data after its STARTTLS reply, which I treat as an attack. (#4.7.0)\n", 0), 1;
+	}
+	if (!tctx || (tctxfile != j->pol.cafile && (!tctxfile || !j->pol.cafile || strcmp(tctxfile, j->pol.cafile)))) {
+		tls_ctx_free(tctx);
+		tctx = tls_client_ctx(j->pol.cafile, &err);
+		tctxfile = j->pol.cafile;
+		if (!tctx) {
+			nextraw("Unable to set up TLS: ", err.s ? err.s : "?", ". (#4.7.5)\n");
+			buf_free(&err);
+			return 1;
+		}
+	}
+	conn = tls_connect(tctx, st.rfd, tlsname, verify, (int)timeout, &err);
+	if (!conn) {
+		next(" but the TLS handshake failed: ", 0);
+		if (buf_puts(&lastwhy, err.s ? err.s : "?") < 0 || buf_puts(&lastwhy, ". (#4.7.5)\n") < 0) oom = 1;
+		buf_free(&err);
+		return required ? 1 : 2;
+	}
+	buf_free(&err);
+	stream_tls(&st, conn);
+	if (ehlo(e) != 0) return next(" but my name was rejected after STARTTLS.\n", 1), 1;
+	return 0;
+}
+
+/* One SMTP session on fd with the address a. NEXT (reason in lastwhy)
+ * or the end of the program. */
+static int session(struct job *j, int fd, const mxplan_addr *a, int notls)
+{
+	smtpext e;
+	buf w = BUF_INIT, tmp = BUF_INIT;
+	unsigned code;
+	int i, accepted = 0, pipe, t;
+	const char *tlsname = j->plan->hosts[a->host];
+
+	stream_init(&st, fd, fd, (int)timeout);
+	ipaddr_fmt(partner, &a->ip);
+	conn = 0;
+
+	code = getreply();
+	if (!code) return next(" but greeting failed.\n", 0);
+	if (code != 220) { quit(); return next(" but greeting failed.\n", 1); }
+	t = ehlo(&e);
+	if (t < 0) return next(" but connection died. (#4.4.2)\n", 0);
+	if (t > 0) { quit(); return next(" but my name was rejected.\n", 1); }
+	if (!notls) {
+		if (tlsname[0] == '[') tlsname = partner;
+		t = starttls(j, &e, tlsname);
+		if (t) return t == 2 ? 2 : NEXT;
+	} else if (j->pol.level >= TLS_ENCRYPT || j->hasauth) {
+		quit();
+		return next(" but TLS failed before, and it is required. (#4.7.5)\n", 0);
+	}
+	if (j->hasauth && auth(&e, &j->user, &j->pass) < 0) { quit(); return NEXT; }
+
+	/* from here on the outcome is the report */
+	if (j->needutf8 && !(e.flags & EHLO_SMTPUTF8)) {
+		quit();
+		report('D', "Sorry, the message has non-ASCII addresses and ", partner,
+		       " does not support SMTPUTF8. (#5.6.7)\n");
+	}
+	if ((e.flags & EHLO_SIZE) && e.size && scan.out > e.size) {
+		char lim[24];
+		fmt_ulong(lim, e.size);
+		quit();
+		put("DSorry, the message is larger than "); put(partner); put(" accepts (");
+		put(lim); put(" bytes). (#5.3.4)\n");
+		zero();
+		finish();
+	}
+
+	pipe = (e.flags & EHLO_PIPELINING) != 0;
+	if (wire(&w, j->sender) < 0) { quit(); report('D', "Sorry, the envelope sender contains a line break. (#5.1.7)\n", 0, 0); }
+	if (say("MAIL FROM:<", w.s, ">") < 0) dropped(0);
+	if (e.flags & EHLO_SIZE) {
+		char sz[24];
+		fmt_ulong(sz, scan.out);
+		if (say(" SIZE=", sz, 0) < 0) dropped(0);
+	}
+	if ((e.flags & EHLO_8BITMIME) && scan.body8 && say(" BODY=8BITMIME", 0, 0) < 0) dropped(0);
+	if ((e.flags & EHLO_SMTPUTF8) && (j->needutf8 || scan.hdr8) && say(" SMTPUTF8", 0, 0) < 0) dropped(0);
+	if (say("\r\n", 0, 0) < 0) dropped(0);
+	if (!pipe) {
+		if (stream_flush(&st) < 0) dropped(0);
+		code = getreply();
+		if (!code) dropped(0);
+		if (code >= 400) {
+			put(code >= 500 ? "D" : "Z"); put("Connected to "); put(partner);
+			put(" but sender was rejected.\n"); putsaid(); zero();
+			quit();
+			finish();
+		}
+	} else {
+		for (i = 0; i < j->n; i++) {
+			if (wire(&tmp, j->recips[i]) < 0) continue;
+			if (say("RCPT TO:<", tmp.s, ">\r\n") < 0) dropped(0);
+		}
+		if (say("DATA\r\n", 0, 0) < 0 || stream_flush(&st) < 0) dropped(0);
+		code = getreply();
+		if (!code) dropped(0);
+		if (code >= 400) {
+			put(code >= 500 ? "D" : "Z"); put("Connected to "); put(partner);
+			put(" but sender was rejected.\n"); putsaid(); zero();
+			quit();
+			finish();
+		}
+	}
+	for (i = 0; i < j->n; i++) {
+		if (wire(&tmp, j->recips[i]) < 0) {
+			put("hSorry, that address contains a line break. (#5.1.3)\n");
+			zero();
+			continue;
+		}
+		if (!pipe && (say("RCPT TO:<", tmp.s, ">\r\n") < 0 || stream_flush(&st) < 0)) dropped(0);
+		code = getreply();
+		if (!code) dropped(0);
+		if (code >= 500) { put("h"); put(partner); put(" does not like recipient.\n"); putsaid(); zero(); }
+		else if (code >= 400) { put("s"); put(partner); put(" does not like recipient.\n"); putsaid(); zero(); }
+		else { put("r"); zero(); accepted++; }
+	}
+	if (!pipe && accepted && cmd("DATA", 0) < 0) dropped(0);
+	if (!accepted) {
+		if (pipe && (code = getreply()) >= 300 && code < 400) {
+			/* a server that said 354 anyway gets an empty message ended */
+			(void)say(".\r\n", 0, 0);
+			(void)stream_flush(&st);
+			(void)getreply();
+		}
+		quit();
+		put("DGiving up on "); put(partner); put(".\n"); zero();
+		finish();
+	}
+	code = getreply();
+	if (!code) dropped(0);
+	if (code < 300 || code >= 400) msgfail(code >= 400 ? code : 451, " failed on DATA command.\n");
+
+	t = readmsg(&scan, &st);
+	if (t == -2) { quit(); report('Z', "Unable to read message. (#4.3.0)\n", 0, 0); }
+	if (t < 0) dropped(1);
+	code = getreply();
+	if (!code) dropped(1);
+	if (code >= 400) msgfail(code, " failed after I sent the message.\n");
+	if (code < 200 || code >= 300) msgfail(451, " failed after I sent the message.\n");
+	put("K"); put(partner); put(" accepted message.\n"); putsaid();
+	tmp.len = 0;
+	tlsnote(&tmp);
+	putn(tmp.s ? tmp.s : "", tmp.len);
+	zero();
+	quit();
+	finish();
+}
+
+static void getcontrols(void)
+{
+	buf b = BUF_INIT;
+	const char *what;
+
+	if (control_readulong(&timeout, "timeoutremote", 1200) < 0 ||
+	    control_readulong(&timeoutconnect, "timeoutconnect", 60) < 0 ||
+	    control_readme(&helohost, "helohost") < 0)
+		report('Z', "Unable to read control files. (#4.3.0)\n", 0, 0);
+	if (!helohost.len) report('Z', "Unable to read control files: no control/me or control/helohost. (#4.3.0)\n", 0, 0);
+	if (timeout > 86400) timeout = 86400;
+	if (timeoutconnect > 86400) timeoutconnect = 86400;
+	if (control_readline(&b, "outgoingip", 0) < 0) report('Z', "Unable to read control/outgoingip. (#4.3.0)\n", 0, 0);
+	if (b.len) {
+		if (ipaddr_scan(&out4, b.s, b.len) < 0 || out4.family != AF_INET)
+			report('Z', "control/outgoingip is not an IPv4 address. (#4.3.0)\n", 0, 0);
+		have4 = 1;
+	}
+	if (control_readline(&b, "outgoingip6", 0) < 0) report('Z', "Unable to read control/outgoingip6. (#4.3.0)\n", 0, 0);
+	if (b.len) {
+		size_t n = b.len;
+		const char *s = b.s;
+		if (n > 2 && s[0] == '[' && s[n - 1] == ']') { s++; n -= 2; }
+		if (ipaddr_scan(&out6, s, n) < 0 || out6.family != AF_INET6)
+			report('Z', "control/outgoingip6 is not an IPv6 address. (#4.3.0)\n", 0, 0);
+		have6 = 1;
+	}
+	buf_free(&b);
+	if (mxroutes_load(&routes, &what) < 0) report('Z', "Unable to read ", what, ". (#4.3.0)\n");
+	if (tlsdest_load(&tlsd) < 0) report('Z', "Unable to read control/tlsdestinations. (#4.3.0)\n", 0, 0);
+	if (dns_init(&b) < 0) report('Z', "Unable to set up DNS: ", b.s ? b.s : "?", ". (#4.3.0)\n");
+	if (ipme_init(&what) < 0) report('Z', "Unable to find my own addresses in ", what, ". (#4.3.0)\n");
+}
+
+int smtpout_run(const char *host, const char *sender, char *const *recips, int n, int mfd, int ofd)
+{
+	static mxplan plan;
+	struct job j;
+	buf why = BUF_INIT;
+	size_t i;
+	int r, any = 0;
+
+	outfd = ofd;
+	msgfd = mfd;
+	signal(SIGPIPE, SIG_IGN);
+	if (n < 1 || !host || !*host || !sender) report('D', "I (qmail-remote) was invoked improperly. (#5.3.5)\n", 0, 0);
+	getcontrols();
+
+	memset(&j, 0, sizeof j);
+	j.host = host;
+	j.sender = sender;
+	j.recips = recips;
+	j.n = n;
+	j.plan = &plan;
+	j.needutf8 = nonascii(sender);
+	for (r = 0; r < n; r++) if (nonascii(recips[r])) j.needutf8 = 1;
+
+	if (mxroutes_find(&routes, sender, host, &j.route, &why) < 0) report('Z', why.s, ". (#4.3.5)\n", 0);
+	if (tlsdest_find(&tlsd, j.route.found ? j.route.relay : 0, host, &j.pol, &why) < 0)
+		report('Z', why.s, ". (#4.3.5)\n", 0);
+	if (j.route.found) {
+		r = smtpauth_find(j.route.bysender ? j.route.key : j.route.relay, &j.user, &j.pass, &why);
+		if (r < 0) report('Z', why.s, ". (#4.3.0)\n", 0);
+		j.hasauth = r;
+	}
+
+	r = mxplan_make(&plan, host, &j.route, PORT_SMTP, &why);
+	if (r == PLAN_TEMP) report('Z', why.s, "\n", 0);
+	if (r == PLAN_PERM) report('D', why.s, "\n", 0);
+
+	seekable();
+	if (readmsg(&scan, 0) < 0) report('Z', "Unable to read message. (#4.3.0)\n", 0, 0);
+
+	for (i = 0; i < plan.n; i++) {
+		const mxplan_addr *a = &plan.a[i];
+		const ipaddr *src = a->ip.family == AF_INET6 ? (have6 ? &out6 : 0) : (have4 ? &out4 : 0);
+		int fd, tries;
+
+		if (tcpto_skip(&a->ip, time(0))) continue;
+		for (tries = 0; tries < 2; tries++) {
+			fd = ipaddr_connect(&a->ip, plan.port, src, (int)timeoutconnect);
+			if (fd < 0) {
+				int e = errno;
+				if (e == ETIMEDOUT) tcpto_record(&a->ip, 1, time(0));
+				if (src && (e == EADDRNOTAVAIL || e == EINVAL) && !any) {
+					ipaddr_fmt(partner, src);
+					nextraw("Unable to bind to my outgoing address ", partner, ". (#4.3.0)\n");
+				}
+				break;
+			}
+			any = 1;
+			tcpto_record(&a->ip, 0, time(0));
+			r = session(&j, fd, a, tries);
+			close(fd);
+			if (conn) { tls_free(conn); conn = 0; }
+			if (r != 2) break;    /* 2: "may" handshake failed; once more in plain text */
+		}
+	}
+	if (lastwhy.len) report('Z', lastwhy.s, 0, 0);
+	report('Z', "Sorry, I wasn't able to establish an SMTP connection. (#4.4.1)\n", 0, 0);
+}

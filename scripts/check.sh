@@ -4,16 +4,16 @@
 #  2. fuzz targets replaying their corpora under ASan+UBSan
 #  3. every system test (tests/system/*/*.t) against build/
 #  4. the system tests marked "# smoke" again against build-asan/
-# The fuzz and sanitizer runs are wrapped as TAP tests by tests/run-asan.t.
+# The fuzz and sanitizer runs are wrapped as TAP tests by tests/sanitizers-[ab].t.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 top=$(pwd)
 export NQ_TOP="$top"
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-tests=""
+# The two long sanitizer halves go first so that they overlap the rest.
+tests="$top/tests/sanitizers-a.t $top/tests/sanitizers-b.t"
 for t in build/tests/unit/*.t; do [ -x "$t" ] && tests="$tests $top/$t"; done
 for t in tests/system/*.t tests/system/*/*.t; do [ -f "$t" ] && tests="$tests $top/$t"; done
-tests="$tests $top/tests/sanitizers.t"
 # shellcheck disable=SC2086
 exec prove --exec '' --jobs 2 --timer $tests

@@ -640,7 +640,13 @@ static void data(size_t n)
 	}
 	qp = q.pid;
 	reply("354 go ahead; end with <CRLF>.<CRLF>");
-	if (stream_flush(&io) < 0) { q.failed = 1; qq_close(&q, &why); dieread(); }
+	if (stream_flush(&io) < 0) {
+		int e = errno;
+		q.failed = 1;
+		qq_close(&q, &why);
+		errno = e;
+		dieread();
+	}
 
 	memset(&rv, 0, sizeof rv);
 	rv.helo = ss.heloname.s;
@@ -664,9 +670,10 @@ static void data(size_t n)
 		long long used;
 		if (k <= 0) {
 			/* The client is gone: nothing may be queued. */
+			int e = k < 0 ? errno : 0;
 			q.failed = 1;
 			qq_close(&q, &why);
-			if (k == 0) errno = 0;
+			errno = e;
 			dieread();
 		}
 		chunk.len = 0;

@@ -320,3 +320,30 @@ void tls_free(tls *t)
 	OPENSSL_free(t);
 	ERR_clear_error();
 }
+
+tls *tls_connect_dane(tls_ctx *c, int fd, const char *host, const tls_tlsa *r, size_t n, int timeout, buf *err)
+{
+	tls *t;
+	size_t i, usable = 0;
+
+	if (SSL_CTX_dane_enable(c->ctx) <= 0) { reason(err, "unable to enable DANE"); return 0; }
+	t = newconn(c, fd, fd, err);
+	if (!t) return 0;
+	if (SSL_dane_enable(t->ssl, host) <= 0 || SSL_set_tlsext_host_name(t->ssl, host) != 1) {
+		reason(err, "unable to set up DANE");
+		tls_free(t);
+		return 0;
+	}
+	for (i = 0; i < n; i++) {
+		int k = SSL_dane_tlsa_add(t->ssl, r[i].usage, r[i].selector, r[i].mtype, r[i].data, r[i].len);
+		if (k > 0) usable++;
+		else ERR_clear_error();
+	}
+	if (!usable) {
+		if (err && (buf_copys(err, "no usable TLSA record") < 0)) err->len = 0;
+		tls_free(t);
+		return 0;
+	}
+	SSL_set_verify(t->ssl, SSL_VERIFY_PEER, 0);
+	return handshake(t, 0, timeout, err);
+}

@@ -61,4 +61,17 @@ void tls_close(tls *t, int timeout);
 /* Free without a shutdown (after an error). */
 void tls_free(tls *t);
 
+/* DANE (RFC 7672), added for qmail-remote: connect as tls_connect does,
+ * but authenticate the server by the TLSA records given instead of the
+ * trust store, with OpenSSL's own DANE code (SSL_dane_enable,
+ * SSL_dane_tlsa_add). host is the TLSA base domain (the exchanger's
+ * name), also sent as SNI and matched by DANE-TA(2) certificates. Only
+ * records OpenSSL finds usable count; none usable fails. */
+typedef struct tls_tlsa {
+	unsigned char usage, selector, mtype;
+	const unsigned char *data;
+	size_t len;
+} tls_tlsa;
+tls *tls_connect_dane(tls_ctx *c, int fd, const char *host, const tls_tlsa *r, size_t n, int timeout, buf *err);
+
 #endif

@@ -333,6 +333,8 @@ struct job {
 	buf user, pass;
 	int hasauth;
 	int needutf8;
+	int dane;               /* the address's exchanger has secure TLSA records */
+	dns_tlsalist *tlsa;
 };
 
 static void tlsnote(buf *b)
@@ -351,7 +353,7 @@ static int starttls(struct job *j, smtpext *e, const char *tlsname)
 {
 	buf err = BUF_INIT;
 	unsigned code;
-	int required = j->pol.level >= TLS_ENCRYPT || j->hasauth;
+	int required = j->pol.level == TLS_ENCRYPT || j->pol.level == TLS_VERIFY || j->dane || j->hasauth;
 	int verify = j->pol.level == TLS_VERIFY;
 
 	if (j->pol.level == TLS_NONE && !j->hasauth) return 0;
@@ -383,7 +385,19 @@ static int starttls(struct job *j, smtpext *e, const char *tlsname)
 			return 1;
 		}
 	}
-	conn = tls_connect(tctx, st.rfd, tlsname, verify, (int)timeout, &err);
+	if (j->dane) {
+		tls_tlsa r[DNS_TLSA_MAX];
+		size_t i;
+		for (i = 0; i < j->tlsa->n; i++) {
+			r[i].usage = j->tlsa->t[i].usage;
+			r[i].selector = j->tlsa->t[i].selector;
+			r[i].mtype = j->tlsa->t[i].mtype;
+			r[i].data = j->tlsa->t[i].data;
+			r[i].len = j->tlsa->t[i].len;
+		}
+		conn = tls_connect_dane(tctx, st.rfd, tlsname, r, j->tlsa->n, (int)timeout, &err);
+	} else
+		conn = tls_connect(tctx, st.rfd, tlsname, verify, (int)timeout, &err);
 	if (!conn) {
 		next(" but the TLS handshake failed: ", 0);
 		if (buf_puts(&lastwhy, err.s ? err.s : "?") < 0 || buf_puts(&lastwhy, ". (#4.7.5)\n") < 0) oom = 1;
@@ -420,7 +434,7 @@ static int session(struct job *j, int fd, const mxplan_addr *a, int notls)
 		if (tlsname[0] == '[') tlsname = partner;
 		t = starttls(j, &e, tlsname);
 		if (t) return t == 2 ? 2 : NEXT;
-	} else if (j->pol.level >= TLS_ENCRYPT || j->hasauth) {
+	} else if (j->pol.level == TLS_ENCRYPT || j->pol.level == TLS_VERIFY || j->dane || j->hasauth) {
 		quit();
 		return next(" but TLS failed before, and it is required. (#4.7.5)\n", 0);
 	}
@@ -557,6 +571,51 @@ static void getcontrols(void)
 	if (ipme_init(&what) < 0) report('Z', "Unable to find my own addresses in ", what, ". (#4.3.0)\n");
 }
 
+/* RFC 7672 for the exchanger of a: secure TLSA records make TLS and
+ * their match mandatory; none (or an unsigned answer) is "may" under
+ * dane, and rules the exchanger out under dane-only; a failed lookup
+ * rules it out too. Looked up once per exchanger. 0 go on, -1 skip a
+ * (lastwhy says why). */
+static int dane(struct job *j, const mxplan_addr *a)
+{
+	static dns_tlsalist lists[PLAN_HOST_MAX];
+	static signed char state[PLAN_HOST_MAX];    /* 0 not looked up, 1 secure, 2 none, -1 failed */
+	static buf failwhy[PLAN_HOST_MAX];
+	const char *name = j->plan->hosts[a->host];
+	buf q = BUF_INIT, why = BUF_INIT;
+	char port[24];
+	int r, secure;
+
+	j->dane = 0;
+	if (!state[a->host]) {
+		fmt_ulong(port, j->plan->port);
+		if (name[0] == '[') state[a->host] = 2;     /* an address: no TLSA */
+		else if (buf_copys(&q, "_") < 0 || buf_puts(&q, port) < 0 || buf_puts(&q, "._tcp.") < 0 || buf_puts(&q, name) < 0) {
+			oom = 1;
+			finish();
+		} else {
+			r = dns_tlsa(q.s, &lists[a->host], &secure, &why);
+			if (r == DNS_SOFT) {
+				state[a->host] = -1;
+				if (buf_copys(&failwhy[a->host], "Sorry, the TLSA lookup for ") < 0 || buf_puts(&failwhy[a->host], q.s) < 0 ||
+				    buf_puts(&failwhy[a->host], " failed, so I cannot tell whether DANE applies. (#4.7.5)\n") < 0)
+					oom = 1;
+			} else state[a->host] = r == DNS_FOUND && secure ? 1 : 2;
+		}
+		buf_free(&q);
+		buf_free(&why);
+	}
+	if (state[a->host] < 0) return nextraw(failwhy[a->host].s, 0, 0), -1;
+	if (state[a->host] == 1) {
+		j->dane = 1;
+		j->tlsa = &lists[a->host];
+		return 0;
+	}
+	if (j->pol.level == TLS_DANE_ONLY)
+		return nextraw("Sorry, ", name, " has no secure TLSA records, which control/tlsdestinations requires (dane-only). (#4.7.5)\n"), -1;
+	return 0;
+}
+
 int smtpout_run(const char *host, const char *sender, char *const *recips, int n, int mfd, int ofd)
 {
 	static mxplan plan;
@@ -584,7 +643,21 @@ int smtpout_run(const char *host, const char *sender, char *const *recips, int n
 	if (tlsdest_find(&tlsd, j.route.found ? j.route.relay : 0, host, &j.pol, &why) < 0)
 		report('Z', why.s, ". (#4.3.5)\n", 0);
 	if (j.route.found) {
-		r = smtpauth_find(j.route.bysender ? j.route.key : j.route.relay, &j.user, &j.pass, &why);
+		/* the key as the administrator wrote it: a sender, a name or "[address]" */
+		buf key = BUF_INIT;
+		if (j.route.bysender) { if (buf_copys(&key, j.route.key) < 0) oom = 1; }
+		else if (j.route.literal) {
+			if (buf_copys(&key, "[") < 0 || buf_puts(&key, j.route.relay) < 0 || buf_puts(&key, "]") < 0) oom = 1;
+		} else if (buf_copys(&key, j.route.relay) < 0) oom = 1;
+		if (oom) finish();
+		r = smtpauth_find(key.s, &j.user, &j.pass, &why);
+		if (r == 0 && j.route.bysender) {
+			/* no credentials for the sender: the relay's own, if any */
+			if (j.route.literal ? buf_copys(&key, "[") < 0 || buf_puts(&key, j.route.relay) < 0 || buf_puts(&key, "]") < 0
+			                    : buf_copys(&key, j.route.relay) < 0) { oom = 1; finish(); }
+			r = smtpauth_find(key.s, &j.user, &j.pass, &why);
+		}
+		buf_free(&key);
 		if (r < 0) report('Z', why.s, ". (#4.3.0)\n", 0);
 		j.hasauth = r;
 	}
@@ -602,6 +675,7 @@ int smtpout_run(const char *host, const char *sender, char *const *recips, int n
 		int fd, tries;
 
 		if (tcpto_skip(&a->ip, time(0))) continue;
+		if ((j.pol.level == TLS_DANE || j.pol.level == TLS_DANE_ONLY) && dane(&j, a) < 0) continue;
 		for (tries = 0; tries < 2; tries++) {
 			fd = ipaddr_connect(&a->ip, plan.port, src, (int)timeoutconnect);
 			if (fd < 0) {

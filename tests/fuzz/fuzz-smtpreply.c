@@ -3,9 +3,12 @@
  * could send it, split into lines. Besides not crashing: the kept text
  * never exceeds its limit, a complete reply's code is 200..599, and the
  * outbound message encoder (src/mail/smtpdata.c) fed the same bytes emits
- * only CRLF lines with exactly one CRLF.CRLF, at the end. */
+ * only CRLF lines with exactly one CRLF.CRLF, at the end. The same bytes
+ * are read as qmail-remote reports (src/mail/remoterep.c) and as a
+ * bounce's report text (src/mail/remotediag.c). */
 #include "mail/smtpdata.h"
 #include "mail/smtpreply.h"
+#include "mail/remotediag.h"
 #include "mail/remoterep.h"
 #include <stdint.h>
 #include <stdlib.h>
@@ -57,5 +60,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (text.len > REMOTEREP_TEXT_MAX || (text.len && memchr(text.s, 0, text.len))) abort();
 	}
 	buf_free(&text);
+	{
+		remotediag rd = REMOTEDIAG_INIT;
+		if (remotediag_parse(p, size, &rd) == 1 && (strlen(rd.status) > 11 || rd.smtp.len < 3)) abort();
+		remotediag_free(&rd);
+	}
 	return 0;
 }

@@ -162,6 +162,82 @@ int main(void)
 		ok(bounce_only_to(fd, "postmaster@mx.test") == 0, "a longer address is another address");
 		close(fd);
 	}
+	/* blocks one by one (VERP bounces), the sent mark, one-block bounces */
+	b.len = 0;
+	bounce_block(&b, "a@x.test", "first (#5.1.1)", 14);
+	bounce_block(&b, "b@y.test", "two\n\nlines (#5.2.2)", 19);
+	bounce_block(&b, "c@z.test", "", 0);
+	{
+		int fd = tmpfd(b.s, b.len), k;
+		io_in in;
+		bounce_blk blk = BOUNCE_BLK_INIT;
+		unsigned long long pos = 0, offs[4] = {0, 0, 0, 0}, lens[4] = {0, 0, 0, 0};
+		const char *want[3] = { "a@x.test", "b@y.test", "c@z.test" };
+		int n = 0, good = 1;
+		size_t rn;
+
+		in_init(&in, fd, 0);
+		while ((k = bounce_nextblk(&in, &pos, &blk)) == 1 && n < 4) {
+			if (n >= 3 || strcmp(blk.addr.s, want[n]) != 0 || blk.sent) good = 0;
+			offs[n] = blk.off;
+			lens[n++] = blk.len;
+		}
+		ok(k == 0 && n == 3 && good, "three blocks, their addresses");
+		ok(offs[0] == 0 && lens[0] == strlen("<a@x.test>:\nfirst (#5.1.1)\n\n") &&
+		   offs[1] == lens[0] && offs[2] == offs[1] + lens[1] && offs[2] + lens[2] == b.len,
+		   "block offsets and lengths cover the file exactly");
+		ok(bounce_marksent(fd, offs[1]) == 0, "mark the second block sent");
+		lseek(fd, 0, SEEK_SET);
+		in_init(&in, fd, 0);
+		pos = 0;
+		n = 0;
+		good = 1;
+		while ((k = bounce_nextblk(&in, &pos, &blk)) == 1 && n < 4) {
+			if (n >= 3 || strcmp(blk.addr.s, want[n]) != 0 || blk.sent != (n == 1)) good = 0;
+			n++;
+		}
+		ok(k == 0 && n == 3 && good, "the mark is seen, the address kept");
+		buf_free(&blk.addr);
+		close(fd);
+
+		m.dbl = 0;
+		m.to = "o-c=z.test@l.test";
+		m.sender = "o-c=z.test@l.test";
+		m.blkoff = offs[2];
+		m.blklen = lens[2];
+		out = render(&m, &b, "Subject: s\n\nx\n", &rn);
+		ok(strstr(out, "Sorry it didn't work out.\n\n<c@z.test>:\n\n--- Below this line") != 0,
+		   "one-block bounce: only that block in the text");
+		ok(strstr(out, "Final-Recipient: rfc822; c@z.test\n") != 0 && !strstr(out, "a@x.test") &&
+		   !strstr(out, "b@y.test"), "one-block bounce: only that recipient in the report");
+		ok(strstr(out, "To: o-c=z.test@l.test\n") != 0 && strstr(out, "Return-Path: <o-c=z.test@l.test>\n") != 0,
+		   "one-block bounce: to the per-recipient address");
+		free(out);
+		m.blkoff = offs[1];
+		m.blklen = lens[1];
+		out = render(&m, &b, "x", &rn);
+		ok(strstr(out, "<b@y.test>:\ntwo\n/lines (#5.2.2)\n\n--- Below") != 0 &&
+		   strstr(out, "Final-Recipient: rfc822; b@y.test\nAction: failed\nStatus: 5.2.2\n") != 0 &&
+		   !strstr(out, "c@z.test"), "a middle block alone");
+		free(out);
+		m.blkoff = m.blklen = 0;
+	}
+	{
+		/* damaged file: no final empty line, a cut last line */
+		const char *d = "\n\n<p@q>:\ntext\n\n<r@s>:\nno end";
+		int fd = tmpfd(d, strlen(d)), k;
+		io_in in;
+		bounce_blk blk = BOUNCE_BLK_INIT;
+		unsigned long long pos = 0;
+		in_init(&in, fd, 0);
+		k = bounce_nextblk(&in, &pos, &blk);
+		ok(k == 1 && strcmp(blk.addr.s, "p@q") == 0 && blk.off == 2 && blk.len == 13, "empty lines before a block skipped");
+		k = bounce_nextblk(&in, &pos, &blk);
+		ok(k == 1 && strcmp(blk.addr.s, "r@s") == 0 && pos == strlen(d), "a block cut at the end of file");
+		ok(bounce_nextblk(&in, &pos, &blk) == 0, "then end of file");
+		buf_free(&blk.addr);
+		close(fd);
+	}
 	{
 		char b1[BOUNCE_BOUNDARY_MAX], b2[BOUNCE_BOUNDARY_MAX];
 		bounce_boundary(b1, 77);

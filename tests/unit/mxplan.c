@@ -74,7 +74,7 @@ int main(void)
 	ok(mxroutes_find(&r, "boss@here.test", "x.test", &o, &why) == 0 && !strcmp(o.key, "boss@here.test"), "sender key kept");
 
 	l.n = 5;
-	for (i = 0; i < 5; i++) { l.mx[i].pref = (unsigned)(i % 2 ? 10 : 20); snprintf(l.mx[i].name, 8, "m%d", i); }
+	for (i = 0; i < 5; i++) { l.mx[i].pref = (unsigned)(i % 2 ? 10 : 20); snprintf(l.mx[i].name, sizeof l.mx[i].name, "m%d", i); }
 	mxplan_order(&l, 12345);
 	ok(l.mx[0].pref == 10 && l.mx[1].pref == 10 && l.mx[2].pref == 20 && l.mx[4].pref == 20, "sorted by preference");
 	for (i = 0; i < 64; i++) {

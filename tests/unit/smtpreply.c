@@ -3,6 +3,7 @@
  * (dot-stuffing and line ends) and src/mail/remoterep.c (one recipient's
  * result from qmail-remote's reports). */
 #include "tap.h"
+#include "mail/remotediag.h"
 #include "mail/remoterep.h"
 #include "mail/smtpdata.h"
 #include "mail/smtpreply.h"
@@ -126,5 +127,21 @@ int main(void)
 	ok(rep("", 0, 0, SIGSEGV, 'Z', "qmail-remote crashed.\n"), "crash");
 	ok(rep("", 0, 0, 111 << 8, 'Z', "Unable to run qmail-remote.\n"), "exit 111");
 	ok(rep("", 0, 0, 100 << 8, 'D', "Unable to run qmail-remote.\n"), "exit 100");
+	{
+		remotediag d = REMOTEDIAG_INIT;
+		static const char t1[] = "192.0.2.7 does not like recipient.\nRemote host said: 550-5.1.1 no such user\n"
+		                         "550 5.1.1 here\nGiving up on 192.0.2.7.\n";
+		static const char t2[] = "Connected to 2001:db8::5 but sender was rejected.\nRemote host said: 553 sender refused\n";
+		static const char t3[] = "Sorry, no mailbox here by that name. (#5.1.1)\n";
+		static const char t4[] = "192.0.2.7 failed after I sent the message.\nRemote host said: 452 4.3.1 full\nTLS: TLSv1.3 X, certificate verified.\n";
+		ok(remotediag_parse(t1, sizeof t1 - 1, &d) == 1 && !strcmp(d.mta, "192.0.2.7") && !strcmp(d.status, "5.1.1") &&
+		   !strcmp(d.smtp.s, "550 5.1.1 no such user here"), "remote diagnostic: MTA, status, reply joined");
+		ok(remotediag_parse(t2, sizeof t2 - 1, &d) == 1 && !strcmp(d.mta, "2001:db8::5") && !strcmp(d.status, "5.0.0") &&
+		   !strcmp(d.smtp.s, "553 sender refused"), "no enhanced code: class from the reply");
+		ok(remotediag_parse(t3, sizeof t3 - 1, &d) == 0, "a local failure is not remote");
+		ok(remotediag_parse(t4, sizeof t4 - 1, &d) == 1 && !strcmp(d.status, "4.3.1") && !strcmp(d.smtp.s, "452 4.3.1 full"),
+		   "the TLS line is not part of the reply");
+		remotediag_free(&d);
+	}
 	return done_testing();
 }

@@ -5,10 +5,12 @@
 #  - qmail-local: a Maildir file fsynced in tmp/ before it is linked into
 #    new/, new/ fsynced after, before exit 0; an mbox fsynced before exit 0;
 #  - qmail-send: info/S/N, local/S/N (and their directories) fsynced before
-#    todo/N goes away; a 'D' mark fsynced before its file is removed;
-#    bounce/N (and bounce/) fsynced before the failed recipient is marked
-#    done; the bounce itself queued by a qmail-queue that passes the
-#    qmail-queue checks before bounce/N is removed.
+#    todo/N goes away; every 'D' mark fsynced (group commit: the marks of
+#    a file are fsynced together, later) or its file removed, before the
+#    message's info/S/N goes and before qmail-send exits; bounce/N (and
+#    bounce/) fsynced before the failed recipient is marked done; the
+#    bounce itself queued by a qmail-queue that passes the qmail-queue
+#    checks before bounce/N is removed.
 import os, re, subprocess, sys, tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
@@ -157,6 +159,16 @@ with Instance(t, name=NAME) as q:
     t.ok(q.wait(lambda: q.maildir_count("alias/Maildir") >= 1, 60), "x@ delivered", q.logtext())
     t.ok(q.wait(lambda: q.maildir_count("alias/Maildir-snd") >= 1, 60), "the bounce reached snd@", q.logtext())
     t.ok(q.wait(lambda: not q.queue_files(), 30), "queue empty", q.queue_files())
+    # Many recipients (marks written while other deliveries are requested,
+    # fsynced together later) and one that defers (its file's marks are
+    # fsynced when the message goes back to the schedule).
+    q.write("alias/.qmail-many-default", "./Maildir-many/\n")
+    q.write("alias/.qmail-later", "|exit 111\n")
+    q.maildirmake("alias/Maildir-many")
+    rc = q.queue("Subject: many\n\nmany\n", "snd@" + NAME, ["many-%d@%s" % (i, NAME) for i in range(25)] + ["later@" + NAME])
+    t.eq(rc, 0, "queued a message for 25 recipients and one that defers")
+    t.ok(q.wait(lambda: q.maildir_count("alias/Maildir-many") >= 25 and
+                re.search(r"^delivery \d+: deferral:", q.logtext(), re.M), 60), "delivered and deferred", q.logtext())
     q.stop()
     ev, parent = sp.parse(out, q.dir)
     pr = sp.progs(ev, parent)
@@ -186,20 +198,28 @@ with Instance(t, name=NAME) as q:
     # 'D' marks
     dmarks = [e for e in ev if e["call"] == "write" and re.match(re.escape(qdir) + r"/local/\d+/\d+$", e["path"] or "")
               and e["data"] == b"D"]
-    if not dmarks:
-        t.diag("no 'D' mark was written (every recipient finished before a mark was needed)")
+    t.ok(len(dmarks) >= 25, "qmail-send wrote 'D' marks (%d)" % len(dmarks))
+    sexit = sp.find(ev, lambda e: e["call"] == "exit" and e["pid"] == S)
+    t.ok(sexit, "qmail-send's exit was traced")
+    bad = []
     for dm in dmarks:
-        # The next thing qmail-send does after the mark must be either to
-        # fsync the file or to remove it (then the mark no longer matters);
-        # anything else (another queue change, a request to a spawn or to
-        # qmail-clean, exiting) would act while the mark may still be lost.
+        # Group commit: a mark need not be fsynced at once (it only spares
+        # a second delivery after a crash), but it must become durable, or
+        # its file be removed, before qmail-send exits and before the
+        # message's info/S/N is removed.
         F = dm["path"]
+        n = int(F.rsplit("/", 1)[1])
+        info = "%s/info/%d/%d" % (qdir, n % 23, n)
         nxt = sp.find(ev[dm["i"] + 1:], lambda e: e["pid"] == dm["pid"] and (
-            e["call"] in ("fsync", "unlink", "link", "exit") or
-            (e["call"] == "write" and e["path"] not in (q.log, F))))
-        good = nxt is not None and nxt["call"] in ("fsync", "unlink") and nxt["path"] == F
-        t.ok(good, "'D' mark in %s fsynced (or the file removed) before qmail-send acts on it"
-             % F[len(qdir) + 1:], nxt)
+            (e["call"] in ("fsync", "unlink") and e["path"] == F) or
+            (e["call"] == "unlink" and e["path"] == info) or e["call"] == "exit"))
+        if not (nxt and nxt["call"] in ("fsync", "unlink") and nxt["path"] == F):
+            bad.append((dm, nxt))
+    t.ok(dmarks and not bad, "every 'D' mark fsynced (or its file removed) before its info/ goes and before exit",
+         "\n".join("%s -> %s" % x for x in bad[:5]))
+    syncs = [e for e in ev if e["call"] == "fsync" and e["pid"] == S and
+             re.match(re.escape(qdir) + r"/local/\d+/\d+$", e["path"] or "")]
+    t.diag("%d 'D' marks, %d fsyncs of local/ files" % (len(dmarks), len(syncs)))
     # bounce/N
     bw = [e for e in ev if e["call"] in ("write", "open") and re.match(re.escape(qdir) + r"/bounce/\d+$", e["path"] or "")]
     if t.ok(bw, "qmail-send wrote bounce/N", show(ev, {S})):

@@ -23,6 +23,9 @@ from nqtest import Tap, Instance, TestUser, run, unique_user, IS_ROOT, BUILD  # 
 NAME = "example.test"
 
 
+BUILD = os.path.abspath(BUILD)     # tests may run programs from another directory
+
+
 def bin_(prog):
     return os.path.join(BUILD, "bin", prog)
 
@@ -95,11 +98,11 @@ class Box:
             message = message.encode()
         return self.q.queue(message, sender, rcpts)
 
-    def idle(self, timeout=30):
+    def idle(self, timeout=60):
         """Wait until the queue is empty (every delivery done or bounced)."""
         return self.q.wait(lambda: self.q.queue_count() == 0, timeout)
 
-    def deliver(self, message, rcpts, sender="sender@example.org", timeout=30):
+    def deliver(self, message, rcpts, sender="sender@example.org", timeout=60):
         rc = self.send(message, rcpts, sender)
         return rc == 0 and self.idle(timeout)
 

@@ -4,8 +4,9 @@
 # user's name, the instance's directory and host put in place of joe,
 # /var/qmail and example.org). Then subscribe and unsubscribe through
 # qlist, post to the list, and check who got it, the VERP return path,
-# the bounce for a bad subscriber landing with the owner and naming the
-# subscriber, and nothing going back to the poster.
+# the bounce for a bad subscriber landing with the owner, at that
+# subscriber's own VERP address and naming it, and nothing going back to
+# the poster.
 import os, re, sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from nqtest import Tap, Instance, TestUser, run, unique_user, IS_ROOT, TOP
@@ -74,8 +75,10 @@ try:
              "the bounce for nosuch reached the owner's bounce Maildir", q.logtext())
         b = [x for x in q.maildir_texts(bounces) if "list-post-token" in x]
         if b:
-            t.ok("Delivered-To: %s-friends-owner-" % u.name in b[0] and "<nosuch@%s>" % NAME in b[0],
-                 "it came through the owner's VERP address and names the bad subscriber", b[0][:1500])
+            verp = "%s-friends-owner-nosuch=%s@%s" % (u.name, NAME, NAME)
+            t.ok(re.search(r"^Delivered-To: %s$" % re.escape(verp), b[0], re.M) and "<nosuch@%s>" % NAME in b[0],
+                 "it came to the bad subscriber's own VERP address and names it", b[0][:1500])
+            t.ok("<sub1@%s>" % NAME not in b[0], "and names no other subscriber", b[0][:1500])
         t.ok(q.wait(lambda: q.queue_count() == 0, 30), "queue empties")
         t.eq(got("sub2"), [], "the unsubscribed sub2 got nothing")
         t.eq(got("poster"), [], "the poster got no bounce")

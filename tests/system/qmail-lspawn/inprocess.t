@@ -7,8 +7,10 @@
 # the same environment, signal dispositions and mask, umask, descriptors,
 # uid, gid and groups (supplementary groups dropped). Exit codes of the
 # engine map to K/D/Z; a killed helper is replaced; a waiting delivery does
-# not hold up the others; uid 0 is refused. Single-user mode: no helper,
-# no exec either.
+# not hold up the others; uid 0 is refused. QMAILGETPW: a site's lookup
+# program, run by the helper; a helper dying mid-lookup, a malformed record,
+# a failing program, qmailp with uid 0: temporary failures. Single-user
+# mode: no helper, no exec either.
 # smoke
 import os, pwd, re, signal, subprocess, sys, time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -236,6 +238,41 @@ try:
         finally:
             rc, rest, err = s.close()
         t.ok(rc == 0 and not helpers_of(s.p.pid), "end of input: exit 0, helper gone", (rc, err))
+
+        # QMAILGETPW: the helper runs the site's program per lookup; a
+        # helper dying in the middle of a lookup, a malformed record and a
+        # failing program are temporary failures, and lookups go on.
+        gp = os.path.join(q.base, "getpw")
+        with open(gp, "w") as f:
+            f.write('#!/bin/sh\ncase "$1" in\nkiller) kill -9 $PPID; sleep 1; exit 111 ;;\n'
+                    'garbage) printf "no record here" ;;\nfails) exit 111 ;;\n'
+                    '*) exec %s "$@" ;;\nesac\n' % q.bin("qmail-getpw"))
+        os.chmod(gp, 0o755)
+        s = L.Lspawn(q, env={"QMAILGETPW": gp})
+        try:
+            st, text = s.one(0, m, "s@x", "killer@example.test")
+            t.ok(st == "Z" and "died" in text, "helper killed during a lookup: Z", (st, text))
+            st, text = s.one(0, m, "s@x", "garbage@example.test")
+            t.ok(st == "Z" and "malformed" in text, "malformed record: Z", (st, text))
+            st, text = s.one(0, m, "s@x", "fails@example.test")
+            t.ok(st == "Z" and "qmail-getpw" in text, "failing lookup program: Z", (st, text))
+            st, text = s.one(0, m, "s@x", "nqlsi@example.test")
+            t.ok(st == "K" and "did 1+0+0" in text, "then a lookup through the program delivers", (st, text))
+        finally:
+            s.close()
+
+        # qmailp with uid 0 in users/ids: no lookup at all
+        ids = open(q.path("users/ids")).read()
+        q.write("users/ids", "".join("qmailp:0:0\n" if x.startswith("qmailp:") else x + "\n"
+                                     for x in ids.splitlines()), owner="root")
+        s = L.Lspawn(q)
+        try:
+            st, text = s.one(0, m, "s@x", "nqlsi@example.test")
+            t.ok(st == "Z" and "qmailp has uid 0" in text, "qmailp as root: Z, no lookup", (st, text))
+            t.eq(helpers_of(s.p.pid), [], "and no helper")
+        finally:
+            s.close()
+        q.write("users/ids", ids, owner="root")
 
         # uid 0 from users/assign is refused in-process too
         q.write("users/assign", "=rootbox:root:0:0:/root:::\n.\n")

@@ -43,13 +43,14 @@ class Session:
         self.tls = False
         self.auth = None        # (user, password) seen
         self.closed_by_client = False
+        self.peer = None        # the client's address
 
 
 class Sink:
     def __init__(self, host, port=25, greeting="220 sink.test ESMTP", ext=("PIPELINING", "SIZE 10000000", "8BITMIME"),
                  mail=None, rcpt=None, data="354 go ahead", final="250 ok: queued as 1234",
                  helo=None, ehlo=None, silent=False, slow=0, drop_in_data=False, cert=None,
-                 starttls_inject=False, auth=None, tls_ext=None, delay_mail=0.0, quit_delay=0):
+                 starttls_inject=False, auth=None, tls_ext=None, delay_mail=0.0, quit_delay=0, tls_fail=False, auth_mechs="PLAIN LOGIN"):
         self.host, self.port = host, port
         self.greeting = greeting
         self.ext = list(ext)
@@ -65,7 +66,9 @@ class Sink:
         self.drop_in_data = drop_in_data
         self.cert = cert            # PEM file with key and certificate: offer STARTTLS
         self.starttls_inject = starttls_inject
+        self.tls_fail = tls_fail    # answer STARTTLS, then talk garbage instead of TLS
         self.auth = auth            # (user, password) accepted; AUTH offered after TLS
+        self.auth_mechs = auth_mechs
         self.delay_mail = delay_mail
         self.messages = []
         self.sessions = []
@@ -136,6 +139,10 @@ class Sink:
     # -- one connection -----------------------------------------------------
     def serve(self, c):
         s = Session()
+        try:
+            s.peer = c.getpeername()[0]
+        except OSError:
+            pass
         with self.lock:
             self.sessions.append(s)
         c.settimeout(30)
@@ -181,13 +188,18 @@ class Sink:
                     if self.cert and not s.tls:
                         ext.append("STARTTLS")
                     if self.auth and s.tls:
-                        ext.append("AUTH PLAIN LOGIN")
+                        ext.append("AUTH " + self.auth_mechs)
                     lines = ["sink.test hello"] + ext
                     r = "\r\n".join(("250-" if i < len(lines) - 1 else "250 ") + l for i, l in enumerate(lines))
                 io.send(r + "\r\n")
             elif verb == "HELO":
                 io.send(self.helo(arg) + "\r\n")
             elif verb == "STARTTLS" and self.cert and not s.tls:
+                if self.tls_fail:
+                    io.send("220 go ahead\r\n")
+                    time.sleep(0.2)
+                    io.send("this is not TLS\r\n" * 20)
+                    return
                 if self.starttls_inject:
                     io.send("220 go ahead\r\n250 injected\r\n")
                     time.sleep(1)
@@ -417,6 +429,40 @@ class Dns:
         self.stop()
 
 
+def openssl(*args, cwd=None):
+    subprocess.run(["openssl"] + list(args), cwd=cwd, check=True, capture_output=True)
+
+
+def make_ca(d, name="ca"):
+    """A CA in d: name.key, name.pem."""
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", name + ".key", "-out", name + ".pem",
+            "-subj", "/CN=nqmail test " + name, "-days", "30", cwd=d)
+    return os.path.join(d, name + ".pem")
+
+
+def make_cert(d, name, dns, ca="ca", days=30, self_signed=False):
+    """A server certificate for the DNS names or IP addresses in dns,
+    signed by ca (or by itself); returns the path of a PEM holding the
+    key and the chain. days=-1 makes one that expired."""
+    san = ",".join(("IP:" if x.replace(".", "").isdigit() or ":" in x else "DNS:") + x for x in dns)
+    with open(os.path.join(d, name + ".ext"), "w") as f:
+        f.write("subjectAltName=%s\n" % san)
+    if self_signed:
+        openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", name + ".key", "-out", name + ".crt",
+                "-subj", "/CN=" + dns[0], "-days", str(days), "-addext", "subjectAltName=" + san, cwd=d)
+    else:
+        openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", name + ".key", "-out", name + ".csr",
+                "-subj", "/CN=" + dns[0], cwd=d)
+        openssl("x509", "-req", "-in", name + ".csr", "-CA", ca + ".pem", "-CAkey", ca + ".key",
+                "-set_serial", str(abs(hash(name)) % 100000 + 2), "-days", str(days), "-extfile", name + ".ext",
+                "-out", name + ".crt", cwd=d)
+    out = os.path.join(d, name + ".pem")
+    with open(out, "w") as f:
+        f.write(open(os.path.join(d, name + ".key")).read() + open(os.path.join(d, name + ".crt")).read())
+    os.chmod(out, 0o644)
+    return out
+
+
 def free_port():
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind(("127.0.0.1", 0))
@@ -476,3 +522,147 @@ def remote(q, host, sender, recips, message, env_extra=None, timeout=120):
     f.close()
     settle_all()
     return parse_reports(p.stdout), p
+
+
+def _serve_forever(host, port, outfile):
+    """python3 remotelib.py sink HOST PORT OUTFILE: a Sink in its own
+    process (e.g. inside a network namespace), appending one JSON line per
+    message (and per session: peer address) to OUTFILE until SIGTERM."""
+    import json
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *a: done.set())
+    s = Sink(host, port=int(port))
+    seen = [0, 0]
+    s.start()
+    with open(outfile, "a") as f:
+        f.write(json.dumps({"ready": True}) + "\n")
+        f.flush()
+        while not done.wait(0.05):
+            with s.lock:
+                new_m = s.messages[seen[0]:]
+                new_s = s.sessions[seen[1]:]
+                seen[0] += len(new_m)
+                seen[1] += len(new_s)
+            for x in new_s:
+                f.write(json.dumps({"session": x.peer}) + "\n")
+            for m in new_m:
+                f.write(json.dumps({"from": m.mailfrom, "rcpts": m.rcpts, "data": m.data.decode("utf-8", "replace")}) + "\n")
+            f.flush()
+    s.stop()
+
+
+if __name__ == "__main__":
+    import sys
+    if len(sys.argv) == 5 and sys.argv[1] == "sink":
+        _serve_forever(sys.argv[2], sys.argv[3], sys.argv[4])
+
+
+class SignedZone:
+    """A DNSSEC-signed zone served by two Debian unbound processes on
+    127.0.0.1: an authoritative one (auth-zone with the zone signed by
+    ldns-signzone) and a validating resolver whose only trust anchor is
+    the zone's key and whose only upstream is the first. records: zone
+    file lines relative to the zone; corrupt: owner names whose RRSIGs
+    are spoiled after signing (a bogus signature). anchor=False starts the
+    resolver without the trust anchor: it answers, but never with AD."""
+    def __init__(self, zone, records, corrupt=(), anchor=True):
+        self.zone = zone
+        self.dir = tempfile.mkdtemp(prefix="nqt-dnssec-")
+        self.auth_port, self.port = free_port(), free_port()
+        self.procs = []
+        d = self.dir
+        with open(os.path.join(d, zone), "w") as f:
+            f.write("$ORIGIN %s.\n$TTL 300\n@ IN SOA ns.%s. admin.%s. 1 3600 600 86400 300\n@ IN NS ns\nns IN A 127.0.0.1\n"
+                    % (zone, zone, zone))
+            for r in records:
+                f.write(r + "\n")
+
+        def run(*cmd):
+            return subprocess.run(list(cmd), cwd=d, check=True, capture_output=True).stdout.decode().strip()
+        ksk = run("ldns-keygen", "-a", "ECDSAP256SHA256", "-k", zone)
+        zsk = run("ldns-keygen", "-a", "ECDSAP256SHA256", zone)
+        run("ldns-signzone", "-f", zone + ".signed", zone, zsk, ksk)
+        if corrupt:
+            lines = open(os.path.join(d, zone + ".signed")).read().splitlines()
+            for i, l in enumerate(lines):
+                f = l.split()
+                if len(f) > 4 and f[3] == "RRSIG" and f[0].rstrip(".") in [c + "." + zone for c in corrupt]:
+                    sig = f[-1]
+                    f[-1] = ("A" if sig[0] != "A" else "B") + sig[1:]
+                    lines[i] = "\t".join(f)
+            with open(os.path.join(d, zone + ".signed"), "w") as out:
+                out.write("\n".join(lines) + "\n")
+        common = ('server:\n  interface: 127.0.0.1\n  port: %d\n  username: ""\n  chroot: ""\n  directory: "%s"\n'
+                  '  use-syslog: no\n  logfile: "%s/%s.log"\n  do-daemonize: no\n  access-control: 127.0.0.0/8 allow\n'
+                  '  local-zone: "test." nodefault\n  verbosity: 1\n')
+        with open(os.path.join(d, "auth.conf"), "w") as f:
+            f.write(common % (self.auth_port, d, d, "auth"))
+            f.write('auth-zone:\n  name: "%s"\n  zonefile: "%s/%s.signed"\n  for-downstream: yes\n  for-upstream: no\n' % (zone, d, zone))
+        with open(os.path.join(d, "res.conf"), "w") as f:
+            f.write(common % (self.port, d, d, "res"))
+            f.write('  do-not-query-localhost: no\n  module-config: "validator iterator"\n'
+                    '  local-zone: "." refuse\n  local-zone: "%s." transparent\n  val-log-level: 2\n' % zone)
+            if anchor:
+                f.write('  trust-anchor-file: "%s/%s.ds"\n' % (d, ksk))
+            f.write('stub-zone:\n  name: "%s"\n  stub-addr: 127.0.0.1@%d\n' % (zone, self.auth_port))
+
+    def start(self):
+        for conf, port in (("auth.conf", self.auth_port), ("res.conf", self.port)):
+            p = subprocess.Popen(["unbound", "-d", "-c", os.path.join(self.dir, conf)],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            self.procs.append(p)
+            end = time.time() + 10
+            while time.time() < end:
+                if p.poll() is not None:
+                    raise RuntimeError("unbound exited: %s" % p.stderr.read().decode())
+                try:
+                    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                    s.settimeout(0.2)
+                    s.sendto(b"\x12\x34\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00\x06\x00\x01", ("127.0.0.1", port))
+                    s.recvfrom(512)
+                    s.close()
+                    break
+                except OSError:
+                    time.sleep(0.05)
+        return self
+
+    def server_line(self):
+        return "127.0.0.1:%d" % self.port
+
+    def log(self):
+        try:
+            return open(os.path.join(self.dir, "res.log")).read()
+        except OSError:
+            return ""
+
+    def stop(self):
+        for p in self.procs:
+            if p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(5)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+        subprocess.run(["rm", "-rf", self.dir])
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *a):
+        self.stop()
+
+
+def spki_sha256(certfile):
+    """The SHA-256 of a certificate's public key (TLSA selector 1, type 1)."""
+    pub = subprocess.run(["openssl", "x509", "-in", certfile, "-noout", "-pubkey"], capture_output=True, check=True).stdout
+    der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "DER"], input=pub, capture_output=True, check=True).stdout
+    import hashlib
+    return hashlib.sha256(der).hexdigest()
+
+
+def cert_sha256(certfile):
+    """The SHA-256 of a whole certificate in DER (TLSA selector 0, type 1)."""
+    der = subprocess.run(["openssl", "x509", "-in", certfile, "-outform", "DER"], capture_output=True, check=True).stdout
+    import hashlib
+    return hashlib.sha256(der).hexdigest()

@@ -150,13 +150,40 @@ for p in "$B"/bin/*; do
 	qmail-queue)
 		if [ $MODE = root ]; then f "$p" "$DIR/bin/$n" 4711 $QQ $Q
 		else f "$p" "$DIR/bin/$n" 755 $R $Q; fi ;;
-	qmail-lspawn|qmail-start|qmail-newu|qmail-newmrh)
+	qmail-lspawn|qmail-start|qmail-newu|qmail-newmrh|qmail-vuser|qmail-mkcert)
 		f "$p" "$DIR/bin/$n" 700 $R $Q ;;
+	qmail-rcptcheck)
+		# qmail-smtpd (qmaild) asks it about recipients in homes closed to
+		# qmaild; it checks its caller and uses root only in children.
+		if [ $MODE = root ]; then f "$p" "$DIR/bin/$n" 4711 root $Q
+		else f "$p" "$DIR/bin/$n" 755 $R $Q; fi ;;
+	checkpassword)
+		# Set-gid shadow, as Debian's unix_chkpwd, so that qmail-smtpd can
+		# check system passwords without being root.
+		if [ $MODE = root ] && getent group shadow >/dev/null; then f "$p" "$DIR/bin/$n" 2755 root shadow
+		else f "$p" "$DIR/bin/$n" 755 $R $Q; fi ;;
 	qmail-getpw|qmail-local|qmail-remote|qmail-rspawn|qmail-clean|qmail-send|splogger|qmail-pw2u|qmail-popup)
 		f "$p" "$DIR/bin/$n" 711 $R $Q ;;
 	*)	f "$p" "$DIR/bin/$n" 755 $R $Q ;;
 	esac
 done
+
+# SMTP state: qmail-smtpd keeps its per-IP lock slots and AUTH rate
+# counters in state/smtpd, writable by qmaild alone.
+d "$DIR/state" 755 $R $Q
+if [ $MODE = root ]; then d "$DIR/state/smtpd" 700 qmaild "$(gid qmaild)"
+else d "$DIR/state/smtpd" 700 $R $Q; fi
+
+# A self-signed certificate for STARTTLS and SMTPS when there is none
+# (config-fast replaces it when it names the host). Without openssl the
+# servers simply offer no TLS.
+if [ ! -e "$DIR/control/servercert.pem" ]; then
+	if command -v openssl >/dev/null 2>&1; then
+		NQMAIL_HOME="$DIR" "$DIR/bin/qmail-mkcert" || echo "setup: no certificate made; the servers offer no TLS" >&2
+	else
+		echo "setup: openssl is not installed: no control/servercert.pem, so the servers offer no TLS" >&2
+	fi
+fi
 
 # Start scripts. boot/ holds them for the administrator to use or copy:
 # rc (qmail's boot script), the daemontools run scripts and systemd units.
@@ -168,6 +195,10 @@ t "$top/conf/qmail-send.log.run" "$DIR/boot/qmail-send.log.run" 755
 t "$top/conf/nqmail.service" "$DIR/boot/nqmail.service" 644
 t "$top/conf/nqmail-svscan.service" "$DIR/boot/nqmail-svscan.service" 644
 t "$top/conf/tcp.smtp" "$DIR/boot/tcp.smtp.sample" 644
+# The SMTP listeners' run scripts, which qmailctl writes into service/
+# for each line of control/smtpd-listen, submission-listen, smtps-listen.
+t "$top/conf/smtpd.run" "$DIR/boot/smtpd.run" 644
+t "$top/conf/smtpd.log.run" "$DIR/boot/smtpd.log.run" 644
 d "$DIR/service/qmail-send" 755 $R $Q
 d "$DIR/service/qmail-send/log" 755 $R $Q
 t "$top/conf/qmail-send.run" "$DIR/service/qmail-send/run" 755

@@ -48,6 +48,7 @@
 #include "mail/sched.h"
 #include "mail/spawn.h"
 #include "mail/spawnrep.h"
+#include "mail/verp.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -66,6 +67,8 @@
 #define SLEEP_FOREVER 86400   /* longest poll (s) */
 #define OSSIFIED 129600       /* 36 h: a message nobody finished is abandoned */
 #define TODO_BATCH 64         /* todo entries preprocessed per pass */
+#define VERP_BATCH 32         /* per-recipient bounces queued per pass */
+#define MARK_SYNC_MS 100      /* longest a 'D' mark waits for its fsync */
 #define CLEANUP_BATCH 200     /* mess/ entries checked per loop */
 #define REC_MAX (ENVELOPE_ADDR_MAX + 8)
 #define NCHAN 2
@@ -340,6 +343,8 @@ static void later(sched *q, unsigned long id, time_t when)
 	while (sched_add(q, id, when) < 0) { logs("alert: out of memory, sleeping...\n"); sleep(10); }
 }
 
+static void unmark(int j);
+
 static int job_avail(void)
 {
 	int j;
@@ -366,6 +371,7 @@ static void job_close(int j)
 	if (jb->hiteof && !jb->numtodo) {
 		/* The marks need no fsync: the file goes, and the message is
 		 * gone only once its info file is removed (fsynced) later. */
+		unmark(j);
 		close(jb->fd);
 		if (unlink(qfn(chandir[c], jb->id)) < 0 && errno != ENOENT) {
 			warn("unable to unlink ", chandir[c], jb->id, "; will try again later");
@@ -378,19 +384,56 @@ static void job_close(int j)
 		return;
 	}
 	if (jb->marked && fsync(jb->fd) < 0) warn("trouble fsyncing ", chandir[c], jb->id, "");
+	unmark(j);
 	close(jb->fd);
 	later(&pq[c], jb->id, jb->retry);
 }
 
-/* fsync the marks of jobs still open, once per loop, not once per mark. */
-static void sync_marks(void)
+/* Group commit of the 'D' marks. A mark only keeps a recipient from being
+ * delivered again after a crash (nothing else relies on it: a failure is
+ * fsynced in bounce/N before its mark is written, and a message's files
+ * go only with its channel files), so it need not be durable at once:
+ * the marks of every open channel file are fsynced together, once the
+ * oldest of them is MARK_SYNC_MS old (the loop wakes for it), when a job
+ * goes back to the schedule, and before exit. A power loss can then
+ * repeat at most the deliveries reported in the last MARK_SYNC_MS, and
+ * a fan-out to thousands of recipients costs a few fsyncs, not one per
+ * loop. msnow() is a monotonic clock in milliseconds. */
+static long long msnow(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+static unsigned long unsynced;    /* jobs with marks not yet fsynced */
+static long long unsynced_since;  /* msnow() when the oldest was written */
+
+static void unmark(int j)
+{
+	if (!jobs[j].marked) return;
+	jobs[j].marked = 0;
+	unsynced--;
+}
+
+/* The time left (ms) before the marks must be synced, or -1: none wait. */
+static long long marks_due(void)
+{
+	long long left;
+	if (!unsynced) return -1;
+	left = unsynced_since + MARK_SYNC_MS - msnow();
+	return left > 0 ? left : 0;
+}
+
+static void sync_marks(int force)
 {
 	int j;
+	if (!unsynced || (!force && marks_due() > 0)) return;
 	for (j = 0; j < NJOBS; j++)
 		if (jobs[j].refs && jobs[j].marked) {
 			if (fsync(jobs[j].fd) < 0) warn("trouble fsyncing ", chandir[jobs[j].chan], jobs[j].id, "");
-			jobs[j].marked = 0;
+			unmark(j);
 		}
+	unsynced = 0;
 }
 
 static void mark(int j, off_t pos)
@@ -399,18 +442,28 @@ static void mark(int j, off_t pos)
 		warn("trouble marking ", chandir[jobs[j].chan], jobs[j].id, "; message will be delivered twice!");
 		return;
 	}
+	if (jobs[j].marked) return;
 	jobs[j].marked = 1;
+	if (!unsynced++) unsynced_since = msnow();
+}
+
+/* A recipient as the sender addressed it: a local one without the
+ * virtualdomains prepend. It is what bounces name and what VERP encodes. */
+static const char *addressed(int c, const char *recip)
+{
+	return c ? recip : route_unprepend(&rt, recip);
 }
 
 /* Append the failure to bounce/N and fsync it (and bounce/ when the file
  * is new) before the recipient may be marked done. 0 ok, -1 failed. */
 static int addbounce(unsigned long id, const char *recip, const char *text, size_t n)
 {
-	buf b = BUF_INIT;
+	static buf b;
 	struct stat st;
 	int fd, r = -1;
 
-	if (bounce_block(&b, route_unprepend(&rt, recip), text, n) < 0) goto out;
+	b.len = 0;
+	if (bounce_block(&b, recip, text, n) < 0) goto out;
 	fd = open(qfn2("bounce", id), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0) goto out;
 	if (fstat(fd, &st) == 0 && write_all(fd, b.s, b.len) == 0 && fsync(fd) == 0 &&
@@ -418,26 +471,8 @@ static int addbounce(unsigned long id, const char *recip, const char *text, size
 		r = 0;
 	close(fd);
 out:
-	buf_free(&b);
 	if (r < 0) logs("alert: unable to append to bounce message; will try again later\n");
 	return r;
-}
-
-/* VERP (qmail-send's senderadd): "owner-@host-@[]" becomes
- * "owner-box=dom@host" for recipient box@dom. */
-static int sender_for(buf *out, const char *sender, const char *recip)
-{
-	size_t n = strlen(sender), rl = strlen(recip), j, k;
-	out->len = 0;
-	if (n >= 4 && str_eq(sender + n - 4, "-@[]")) {
-		j = byte_rchr(sender, n - 4, '@');
-		k = byte_rchr(recip, rl, '@');
-		if (k < rl && j + 5 <= n)
-			return buf_put(out, sender, j) < 0 || buf_put(out, recip, k) < 0 ||
-			       buf_putc(out, '=') < 0 || buf_puts(out, recip + k + 1) < 0 ||
-			       buf_putc(out, '@') < 0 || buf_put(out, sender + j + 1, n - 5 - j) < 0 ? -1 : 0;
-	}
-	return buf_copys(out, sender);
 }
 
 static void report(int c, unsigned long slot, char st, const char *text, size_t n);
@@ -445,13 +480,12 @@ static void report(int c, unsigned long slot, char st, const char *text, size_t 
 static void del_start(int c, int j, off_t mpos, const char *recip)
 {
 	struct chan *h = &ch[c];
-	buf s = BUF_INIT;
+	static buf s;   /* the delivery's sender (VERP: its own per recipient) */
 	unsigned long i;
 
 	for (i = 0; i < SPAWN_MAX; i++) if (!h->d[i].used) break;
 	if (i == SPAWN_MAX) return;
-	if (buf_copys(&h->d[i].recip, recip) < 0 || sender_for(&s, jobs[j].sender.s, recip) < 0) {
-		buf_free(&s);
+	if (buf_copys(&h->d[i].recip, recip) < 0 || verp_sender(&s, jobs[j].sender.s, addressed(c, recip)) < 0) {
 		logs("alert: out of memory, sleeping...\n");
 		sleep(10);
 		return;
@@ -475,7 +509,6 @@ static void del_start(int c, int j, off_t mpos, const char *recip)
 		logs("alert: out of memory, sleeping...\n");
 		report(c, i, 'Z', "qmail-send out of memory (#4.3.0)", 33);   /* 33 = its length */
 	}
-	buf_free(&s);
 }
 
 /* A finished delivery: log it, record it, free its slot. */
@@ -484,7 +517,7 @@ static void report(int c, unsigned long slot, char st, const char *text, size_t 
 	struct chan *h = &ch[c];
 	struct del *d = &h->d[slot];
 	struct job *jb = &jobs[d->job];
-	buf t = BUF_INIT;
+	static buf t;
 
 	/* qmail's reports end with a line end (the log shows it as '/').
 	 * A spawn sends one line with its line ends written as '/'
@@ -492,6 +525,7 @@ static void report(int c, unsigned long slot, char st, const char *text, size_t 
 	 * text without one gets it: the log then reads exactly as qmail's
 	 * and the bounce text has no stray '/'. */
 	if (n && (text[n - 1] == '/' || text[n - 1] == '\n')) n--;
+	t.len = 0;
 	if (buf_put(&t, text, n) < 0 || (n && buf_putc(&t, '\n') < 0)) {
 		t.len = 0;
 		st = 'Z';
@@ -513,7 +547,7 @@ static void report(int c, unsigned long slot, char st, const char *text, size_t 
 		break;
 	case 'D':
 		logs(": failure: "); logsafe(t.s, t.len); logs("\n");
-		if (addbounce(jb->id, d->recip.s, t.s, t.len) == 0) {
+		if (addbounce(jb->id, addressed(c, d->recip.s), t.s, t.len) == 0) {
 			mark(d->job, d->mpos);
 			jb->numtodo--;
 		}
@@ -521,7 +555,6 @@ static void report(int c, unsigned long slot, char st, const char *text, size_t 
 	default:
 		logs(": report mangled, will defer\n");
 	}
-	buf_free(&t);
 	d->used = 0;
 	h->used--;
 	job_close(d->job);
@@ -624,66 +657,129 @@ static void pass_chan(int c)
 
 /* ---- bounces and finished messages ------------------------------------- */
 
-/* Queue the bounce for message id if it has one: 1 done (or nothing to
- * do), 0 try again later (logged). */
-static int injectbounce(unsigned long id)
+/* Queue one bounce of message id: to `to`, showing the original with the
+ * return path rp, from the blocks of bounce/N (fdb) at off, len (len 0:
+ * all of them). 1 queued (logged), 0 not (logged; try again later). */
+static int queuebounce(unsigned long id, int fdb, const char *to, const char *rp, time_t birth,
+                       unsigned long long off, unsigned long long len)
 {
-	buf sender = BUF_INIT, why = BUF_INIT;
+	static buf why;
 	bounce_msg m;
-	time_t birth;
 	unsigned long qp;
 	char bnd[BOUNCE_BOUNDARY_MAX];
-	int fdb, fdm, r = 0, k = 0;
 	sigset_t none, old;
+	int fdm, k;
 
-	fdb = open(qfn2("bounce", id), O_RDONLY | O_CLOEXEC);
+	fdm = open(qfn("mess", id), O_RDONLY | O_CLOEXEC);
+	if (fdm < 0) { warn("unable to open ", "mess", id, ""); return 0; }
+	memset(&m, 0, sizeof m);
+	m.host = bouncehost.s;
+	m.fromuser = bouncefrom.s;
+	m.sender = rp;
+	m.dbl = !*rp;
+	m.to = to;
+	m.now = now;
+	m.arrival = birth;
+	m.id = id;
+	m.blkoff = off;
+	m.blklen = len;
+	bounce_boundary(bnd, id);
+	m.boundary = bnd;
+	/* qmail-queue must not inherit our blocked signals (its own
+	 * alarm would never fire); let them in while it runs. */
+	why.len = 0;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, &old);
+	k = bounce_queue(&m, fdb, fdm, &qp, &why);
+	sigprocmask(SIG_SETMASK, &old, 0);
+	close(fdm);
+	if (k) {
+		logs("warning: trouble injecting bounce message, will try later: ");
+		logsafe(why.s, why.len);
+		logs("\n");
+		return 0;
+	}
+	logs("bounce msg "); lognum(id); logs(" qp "); lognum(qp); logs("\n");
+	return 1;
+}
+
+/* The bounces of a VERP message: one per failed recipient, each to the
+ * return path that recipient's delivery had (src/mail/verp.h), so its
+ * owner learns who failed from the address alone. Each block of bounce/N
+ * is marked sent once its bounce is queued, and at most VERP_BATCH go per
+ * call, so a list with thousands of failures neither holds up the
+ * deliveries nor, after a crash or a failed qmail-queue, sends the
+ * bounces already queued again. 1 all sent, 2 more to do, 0 try again
+ * later (logged). */
+static struct { unsigned long id; unsigned long long pos; } verpat;   /* where to go on */
+
+static int verpbounces(unsigned long id, int fdb, const char *sender, time_t birth)
+{
+	static buf to;
+	static bounce_blk blk;
+	io_in in;
+	unsigned long long pos = verpat.id == id ? verpat.pos : 0;
+	int k, sent = 0;
+
+	if (lseek(fdb, (off_t)pos, SEEK_SET) < 0) { warn("trouble reading ", "bounce", id, ""); return 0; }
+	in_init(&in, fdb, 0);
+	while ((k = bounce_nextblk(&in, &pos, &blk)) == 1) {
+		off_t at;
+		if (blk.sent) continue;
+		if (sent == VERP_BATCH) { verpat.id = id; verpat.pos = blk.off; return 2; }
+		/* a block without a domain (it cannot come from us) goes to the owner */
+		if (verp_sender(&to, sender, blk.addr.s) < 0 || (str_eq(to.s, sender) && verp_owner(&to, sender) < 0)) {
+			logs("alert: out of memory, sleeping...\n");
+			return 0;
+		}
+		at = lseek(fdb, 0, SEEK_CUR);   /* the reader's place, past its buffer */
+		if (at < 0) break;
+		if (!queuebounce(id, fdb, to.s, to.s, birth, blk.off, blk.len)) return 0;
+		if (bounce_marksent(fdb, blk.off) < 0) warn("trouble marking ", "bounce", id, "; a bounce may go twice");
+		if (lseek(fdb, at, SEEK_SET) < 0) break;
+		sent++;
+	}
+	verpat.id = 0;
+	if (k != 0) { warn("trouble reading ", "bounce", id, ""); return 0; }
+	return 1;
+}
+
+/* Queue the bounce(s) for message id if it has any: 1 done (or nothing
+ * to do), 2 more to do at once, 0 try again later (logged). */
+static int injectbounce(unsigned long id)
+{
+	static buf sender, to;
+	time_t birth;
+	int fdb, r = 0, k = 0;
+
+	fdb = open(qfn2("bounce", id), O_RDWR | O_CLOEXEC);   /* RDWR: VERP's sent marks */
 	if (fdb < 0) {
 		if (errno == ENOENT) return 1;
 		warn("unable to open ", "bounce", id, "");
 		return 0;
 	}
 	if (!getinfo(id, &sender, &birth)) goto out;
-	/* owner-@host-@[] -> owner-@host */
-	if (sender.len >= 5 && str_eq(sender.s + sender.len - 4, "-@[]")) buf_trunc(&sender, sender.len - 4);
 	/* "#@[]" is the sender qmail gives double bounces */
 	if (str_eq(sender.s, "#@[]") || (!sender.len && (k = bounce_only_to(fdb, dbto.s)) != 0)) {
 		if (k < 0) { warn("trouble reading ", "bounce", id, ""); goto out; }
 		logs("triple bounce: discarding "); logfn("bounce", id); logs("\n");
+	} else if (verp_is(sender.s)) {
+		r = verpbounces(id, fdb, sender.s, birth);
+		if (r != 1) goto out;
+		r = 0;
 	} else {
-		fdm = open(qfn("mess", id), O_RDONLY | O_CLOEXEC);
-		if (fdm < 0) { warn("unable to open ", "mess", id, ""); goto out; }
-		memset(&m, 0, sizeof m);
-		m.host = bouncehost.s;
-		m.fromuser = bouncefrom.s;
-		m.sender = sender.s;
-		m.dbl = !sender.len;
-		m.to = m.dbl ? dbto.s : sender.s;
-		m.now = now;
-		m.arrival = birth;
-		m.id = id;
-		bounce_boundary(bnd, id);
-		m.boundary = bnd;
-		/* qmail-queue must not inherit our blocked signals (its own
-		 * alarm would never fire); let them in while it runs. */
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, &old);
-		k = bounce_queue(&m, fdb, fdm, &qp, &why);
-		sigprocmask(SIG_SETMASK, &old, 0);
-		close(fdm);
-		if (k) {
-			logs("warning: trouble injecting bounce message, will try later: ");
-			logsafe(why.s, why.len);
-			logs("\n");
+		/* a bounce of a bounce goes to doublebounceto; owner-@host-@[]
+		 * that is not VERP proper loses its "-@[]" (qmail's rule) */
+		if (sender.len ? verp_owner(&to, sender.s) < 0 : buf_copys(&to, dbto.s) < 0) {
+			logs("alert: out of memory, sleeping...\n");
 			goto out;
 		}
-		logs("bounce msg "); lognum(id); logs(" qp "); lognum(qp); logs("\n");
+		if (!queuebounce(id, fdb, to.s, sender.len ? to.s : "", birth, 0, 0)) goto out;
 	}
 	if (unlink(qfn2("bounce", id)) < 0) { warn("unable to unlink ", "bounce", id, ""); goto out; }
 	r = 1;
 out:
 	close(fdb);
-	buf_free(&sender);
-	buf_free(&why);
 	return r;
 }
 
@@ -697,7 +793,7 @@ static void done_do(void)
 	size_t n = 0, i;
 
 	while (n < TODO_BATCH && sched_min(&pqdone, &e) && e.when <= now) {
-		int c, busy = 0;
+		int c, busy = 0, k;
 		sched_delmin(&pqdone);
 		for (c = 0; c < NCHAN; c++) {
 			if (stat(qfn(chandir[c], e.id), &st) == 0) busy = 1;
@@ -710,7 +806,9 @@ static void done_do(void)
 			if (errno != ENOENT) later(&pqdone, e.id, now + SLEEP_SYSFAIL);
 			continue;
 		}
-		if (!injectbounce(e.id)) { later(&pqdone, e.id, now + SLEEP_SYSFAIL); continue; }
+		k = injectbounce(e.id);
+		if (k == 2) { later(&pqdone, e.id, now); break; }   /* more bounces: after the reports */
+		if (!k) { later(&pqdone, e.id, now + SLEEP_SYSFAIL); continue; }
 		logs("end msg "); lognum(e.id); logs("\n");
 		if (unlink(qfn("info", e.id)) < 0) {
 			warn("unable to unlink ", "info", e.id, "; will try again later");
@@ -776,7 +874,7 @@ static void service(void)
 		if (ch[c].alive) { p[n] = (struct pollfd){ ch[c].fdin, POLLIN, 0 }; idx[n++] = c; }
 	if (n && poll(p, (nfds_t)n, 0) > 0)
 		for (i = 0; i < n; i++) if (p[i].revents) del_read(idx[i]);
-	sync_marks();
+	sync_marks(0);
 	now = time(0);
 	for (c = 0; c < NCHAN; c++) {
 		pass_chan(c);
@@ -1090,7 +1188,7 @@ int main(void)
 		if (flagreread) { flagreread = 0; reread(); }
 
 		for (c = 0; c < NCHAN; c++) pass_chan(c);
-		sync_marks();   /* marks of deferrals made on the spot (no qmail-rspawn) */
+		sync_marks(0);   /* marks of deferrals made on the spot (no qmail-rspawn) */
 		while (sched_min(&pqfail, &e) && e.when <= now) { sched_delmin(&pqfail); pqadd(e.id); }
 		done_do();
 		todo_do();
@@ -1134,6 +1232,13 @@ int main(void)
 		if (trig >= 0 && !flagexit) { p[np] = (struct pollfd){ trig, POLLIN, 0 }; kind[np] = 4; ip[np++] = 0; }
 		ts.tv_sec = wake > now ? wake - now : 0;
 		ts.tv_nsec = 0;
+		{
+			long long left = marks_due();   /* wake to fsync the marks in time */
+			if (left >= 0 && left < (long long)ts.tv_sec * 1000) {
+				ts.tv_sec = (time_t)(left / 1000);
+				ts.tv_nsec = (long)(left % 1000) * 1000000;
+			}
+		}
 		if (ppoll(p, (nfds_t)np, &ts, &none) < 0) {
 			if (errno != EINTR) { logs("warning: trouble in select\n"); sleep(1); }
 			continue;
@@ -1164,7 +1269,7 @@ int main(void)
 			}
 			}
 		}
-		sync_marks();   /* before anything else happens */
+		sync_marks(0);   /* those that have waited long enough */
 	}
 	/* recipients not started yet are due at once after a restart */
 	for (c = 0; c < NCHAN; c++)
@@ -1173,6 +1278,7 @@ int main(void)
 			jobs[ch[c].pass.job].retry = now;
 			job_close(ch[c].pass.job);
 		}
+	sync_marks(1);
 	if (cl.alive) { fd_nonblock(5, 0); flushout(5, &cl.out, &cl.outpos); }
 	pqfinish();
 	logs("status: exiting\n");

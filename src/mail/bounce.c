@@ -117,11 +117,16 @@ static void putfield(w *o, const char *name, const char *v, size_t n)
 	puts_(o, "\n");
 }
 
-static int copyfd(w *o, int fd)
+/* Copy fd from its offset to its end, or only lim bytes when lim > 0. */
+static int copyfd(w *o, int fd, unsigned long long lim)
 {
 	char tmp[IO_BUFSIZE];
+	unsigned long long left = lim;
 	for (;;) {
-		ssize_t r = read(fd, tmp, sizeof tmp);
+		size_t want = lim && left < sizeof tmp ? (size_t)left : sizeof tmp;
+		ssize_t r;
+		if (lim && !left) return 0;
+		r = read(fd, tmp, want);
 		if (r < 0) {
 			if (errno == EINTR) continue;
 			return -1;
@@ -129,6 +134,7 @@ static int copyfd(w *o, int fd)
 		if (r == 0) return 0;
 		put(o, tmp, (size_t)r);
 		if (o->err) return 0;
+		left -= (unsigned long long)r;
 	}
 }
 
@@ -154,8 +160,9 @@ static void group(w *o, const buf *addr, const buf *diag, const char *status)
 	buf_free(&d);
 }
 
-/* The delivery-status groups, one per block of the bounce/N file. */
-static int dsn(w *o, int fd)
+/* The delivery-status groups, one per block of the bounce/N file from
+ * its offset on (only the first block when one is set). */
+static int dsn(w *o, int fd, int one)
 {
 	io_in in;
 	buf line = BUF_INIT, addr = BUF_INIT, diag = BUF_INIT;
@@ -172,6 +179,7 @@ static int dsn(w *o, int fd)
 		if (line.len && line.s[line.len - 1] == '\n') line.len--;
 		if (!line.len) {                     /* end of a block */
 			if (have) group(o, &addr, &diag, status);
+			if (have && one) { have = 0; break; }
 			have = 0;
 			continue;
 		}
@@ -222,7 +230,7 @@ int bounce_write(io_out *out, const bounce_msg *m, int fdfail, int fdmess)
 	puts_(&o, m->dbl ? ".\nI tried to deliver a bounce message to this address, but the bounce bounced!\n\n"
 	      : ".\nI'm afraid I wasn't able to deliver your message to the following addresses.\n"
 	        "This is a permanent error; I've given up. Sorry it didn't work out.\n\n");
-	if (lseek(fdfail, 0, SEEK_SET) < 0 || copyfd(&o, fdfail) < 0) return -1;
+	if (lseek(fdfail, (off_t)m->blkoff, SEEK_SET) < 0 || copyfd(&o, fdfail, m->blklen) < 0) return -1;
 	puts_(&o, m->dbl ? "--- Below this line is the original bounce.\n"
 	      : "--- Below this line is a copy of the message.\n");
 
@@ -231,13 +239,13 @@ int bounce_write(io_out *out, const bounce_msg *m, int fdfail, int fdmess)
 	puts_(&o, m->host);
 	date822_fmt(date, m->arrival);
 	puts_(&o, "\nArrival-Date: "); puts_(&o, date); puts_(&o, "\n");
-	if (lseek(fdfail, 0, SEEK_SET) < 0 || dsn(&o, fdfail) < 0) return -1;
+	if (lseek(fdfail, (off_t)m->blkoff, SEEK_SET) < 0 || dsn(&o, fdfail, m->blklen != 0) < 0) return -1;
 
 	puts_(&o, "\n--"); puts_(&o, m->boundary);
 	puts_(&o, "\nContent-Type: message/rfc822\n\nReturn-Path: <");
 	puts_(&o, m->sender);   /* the envelope's bytes, as qmail-local writes it */
 	puts_(&o, ">\n");
-	if (copyfd(&o, fdmess) < 0) return -1;
+	if (copyfd(&o, fdmess, 0) < 0) return -1;
 	puts_(&o, "\n--"); puts_(&o, m->boundary); puts_(&o, "--\n");
 	if (!o.err && out_flush(out) < 0) o.err = errno;
 	if (o.err) { errno = o.err; return -1; }
@@ -267,6 +275,67 @@ int bounce_only_to(int fd, const char *addr)
 	}
 	buf_free(&line);
 	return r;
+}
+
+/* One line of in: its bytes counted into *n (the '\n' included), the
+ * first max of them (without the '\n') appended to keep when keep is set.
+ * 1 a line ended by '\n', 0 end of file (*n says whether a partial last
+ * line was there), -1 a read error or out of memory. */
+static int getline_(io_in *in, buf *keep, size_t max, unsigned long long *n)
+{
+	*n = 0;
+	for (;;) {
+		ssize_t r = in_fill(in);
+		const char *p, *z;
+		size_t k;
+		if (r < 0) return -1;
+		if (r == 0) return 0;
+		p = in->b + in->pos;
+		z = memchr(p, '\n', in->len - in->pos);
+		k = z ? (size_t)(z - p) : in->len - in->pos;
+		if (keep && keep->len < max &&
+		    buf_put(keep, p, k < max - keep->len ? k : max - keep->len) < 0) return -1;
+		in->pos += k + (z != 0);
+		*n += k + (z != 0);
+		if (z) return 1;
+	}
+}
+
+int bounce_nextblk(io_in *in, unsigned long long *pos, bounce_blk *b)
+{
+	unsigned long long n;
+	size_t len;
+	int r;
+
+	for (;;) {                       /* the address line, after any empty lines */
+		b->addr.len = 0;
+		b->off = *pos;
+		r = getline_(in, &b->addr, BOUNCE_LINE_MAX, &n);
+		if (r < 0) return -1;
+		if (!n) return 0;
+		*pos += n;
+		if (n > 1 || r == 0) break;
+	}
+	len = b->addr.len;
+	b->sent = len && b->addr.s[0] == BOUNCE_SENT;
+	if (len >= 3 && (b->addr.s[0] == '<' || b->sent) && b->addr.s[len - 2] == '>' && b->addr.s[len - 1] == ':') {
+		memmove(b->addr.s, b->addr.s + 1, len - 3);
+		buf_trunc(&b->addr, len - 3);
+	}
+	while (r == 1) {                 /* the text, up to the empty line */
+		r = getline_(in, 0, 0, &n);
+		if (r < 0) return -1;
+		*pos += n;
+		if (n == 1 && r == 1) break;
+	}
+	b->len = *pos - b->off;
+	return 1;
+}
+
+int bounce_marksent(int fd, unsigned long long off)
+{
+	char c = BOUNCE_SENT;
+	return pwrite(fd, &c, 1, (off_t)off) == 1 ? 0 : -1;
 }
 
 void bounce_boundary(char *b, unsigned long id)

@@ -36,6 +36,30 @@
 /* Append to b the block for recip failing with report (rlen bytes). */
 int bounce_block(buf *b, const char *recip, const char *report, size_t rlen);
 
+/* One block of a bounce/N file, as bounce_nextblk finds it. A block
+ * whose first byte ('<') has been overwritten by BOUNCE_SENT had its own
+ * bounce queued already (a VERP message's failures are bounced one by
+ * one, each to its recipient's return path: src/mail/verp.h). */
+#define BOUNCE_SENT 'D'
+typedef struct bounce_blk {
+	unsigned long long off, len;  /* its bytes in the file, the empty line that ends it included */
+	int sent;                     /* marked BOUNCE_SENT */
+	buf addr;                     /* the failed address, without "<" and ">:" */
+} bounce_blk;
+
+#define BOUNCE_BLK_INIT {0, 0, 0, BUF_INIT}
+
+/* The next block of the bounce/N file read through in, whose next byte
+ * is at offset *pos (advanced past the block). 1 a block, 0 end of file,
+ * -1 a read error or out of memory (errno). The address kept is cut at
+ * BOUNCE_LINE_MAX bytes. */
+int bounce_nextblk(io_in *in, unsigned long long *pos, bounce_blk *b);
+
+/* Mark the block at offset off of bounce/N (fd open for writing) as sent.
+ * Not fsynced: a mark lost in a crash only means that bounce goes twice.
+ * 0, or -1 (errno). */
+int bounce_marksent(int fd, unsigned long long off);
+
 typedef struct bounce_msg {
 	const char *host;       /* bouncehost: greeting, From, Reporting-MTA */
 	const char *fromuser;   /* bouncefrom, the From's local part */
@@ -45,11 +69,14 @@ typedef struct bounce_msg {
 	time_t now, arrival;    /* Date; when the failed message was queued */
 	unsigned long id;       /* the failed message's number */
 	const char *boundary;   /* MIME boundary; must not occur in the message */
+	unsigned long long blkoff, blklen;   /* blklen 0: every block of the file;
+	                                      * else only the block at blkoff */
 } bounce_msg;
 
-/* Write the bounce for the blocks in fdfail (read from its start, twice)
- * and the message in fdmess (from its current offset) to out, and flush
- * it. 0 ok, -1 a read or write failed (errno). */
+/* Write the bounce for the blocks in fdfail (read from its start, or
+ * only the block m->blkoff, m->blklen; twice) and the message in fdmess
+ * (from its current offset) to out, and flush it. 0 ok, -1 a read or
+ * write failed (errno). */
 int bounce_write(io_out *out, const bounce_msg *m, int fdfail, int fdmess);
 
 /* 1 when every block of the bounce/N file fd names addr (compared

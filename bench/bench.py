@@ -19,6 +19,18 @@ nqmail/Postfix:
   per recipient of (b)), in all and by program; and, with perf sampling
   only the MTA's cgroup, the CPU per message by program.
 
+Over SMTP (bench/smtp.py), with Postfix's smtp-source as the client of
+both, 20 sessions, 1 KiB messages:
+  (s) acceptance of N messages with delivery paused, then the queue
+      draining into the Maildir;
+  (e) end-to-end, N messages from the first connection until all are in
+      Maildir/new;
+  (m) memory per connection (the serving process's VmHWM and private
+      memory; the MTA's total PSS at 20 sessions);
+  and the same strace and perf figures for SMTP.
+The parts can be run alone: --only local, --only smtp (with or without an
+MTA: --only smtp,nqmail).
+
 Both MTAs deliver as the same bench user into the same Maildir layout:
 workload (a) to nqbench@bench.test (a real local user, home_mailbox
 Maildir/ for Postfix, defaultdelivery ./Maildir/ for nqmail), workload (b)
@@ -33,9 +45,11 @@ creates (users, cgroups, processes, files) is removed at the end.
 """
 import argparse, os, pwd, shutil, signal, subprocess, sys, tempfile, time
 
-from common import DOMAIN, VDOMAIN, USER, SENDER, TOP, fail, say, sh, wait_for, write, machine_busy
+from common import DOMAIN, VDOMAIN, USER, SENDER, SESSIONS, TOP, fail, say, sh, wait_for, write, \
+    machine_busy
 from measure import Accounting, Profile, Trace
 from mtas import Postfix, Nqmail
+from smtp import Smtp, WARM
 
 
 class Bench:
@@ -103,11 +117,12 @@ class Bench:
         return p
 
     # running ----------------------------------------------------------------
-    def inject(self, mta, msg, rcpts, dirs, expect, loops, count, wrap=None, timeout=300):
-        """Run nqbench inject; returns its key=value figures."""
+    def inject(self, mta, msg, rcpts, dirs, expect, loops, count, wrap=None, timeout=300, cmd=None):
+        """Run nqbench inject (by default with the MTA's sendmail as the
+        command); returns its key=value figures."""
         lst = os.path.join(self.work, "watch.lst")
         write(lst, "".join(d + "\n" for d in dirs))
-        cmd = mta.sendmail(rcpts)
+        cmd = cmd or mta.sendmail(rcpts)
         if wrap:
             cmd = wrap + cmd
         argv = [self.helper, "inject", "-W", lst, "-e", str(expect),
@@ -136,7 +151,31 @@ class Bench:
         """CPU seconds of the injecting processes over a workload."""
         return (i1 - i0) if i0 is not None else r.get("inject_cpu_s", 0.0)
 
+    def check_user(self):
+        """Other programs on the machine (tests adding and removing users)
+        may rewrite the password file: make sure the bench user is still
+        there, as it was, or every delivery would fail for a reason that
+        is not the MTA's."""
+        try:
+            pw = pwd.getpwnam(USER)
+            ok = (pw.pw_uid, pw.pw_gid, pw.pw_dir) == (self.uid, self.gid, self.home)
+        except KeyError:
+            ok = False
+        if not ok:
+            self.failures.append("the user %s changed or vanished during the run (another "
+                                 "program edited the password file): the figures are void" % USER)
+
     def run_mta(self, mta):
+        self.check_user()
+        if "local" in self.args.parts:
+            self.run_local(mta)
+        if "smtp" in self.args.parts:
+            Smtp(self).run(mta)
+        self.results[mta.name]["problems"] = mta.problems()
+        self.check_user()
+
+    def run_local(self, mta):
+        """Workloads (a) and (b), through the MTA's sendmail."""
         a = self.args
         R = self.results.setdefault(mta.name, {})
         new = self.fresh_maildir(self.home)
@@ -187,7 +226,6 @@ class Bench:
             self.sample(mta, "b", msg_b)
         if a.perf > 0:
             self.profile(mta, msg_a)
-        R["problems"] = mta.problems()
         mta.stop()
 
     def check_content(self, mta, new):
@@ -273,26 +311,28 @@ class Bench:
 
     def profile_table(self):
         out = []
-        for m, label in (("nqmail", "nqmail"), ("postfix", "Postfix")):
-            p = self.results.get(m, {}).get("profile")
-            if not p:
-                continue
-            shares = p["shares"]
-            tot = sum(sum(c.values()) for c in shares.values()) or 1.0
-            ms = p["ms"]
-            out += ["", "%s, CPU per message of (a) by program (perf over %d messages; %.2f ms in all):"
-                    % (label, p["n"], ms),
-                    "  %-18s %7s %7s %7s %7s %7s" % ("program", "ms", "kernel", "ld.so", "libc", "rest")]
-            for comm, c in sorted(shares.items(), key=lambda kv: -sum(kv[1].values())):
-                f = ms / tot
-                if sum(c.values()) * f < 0.005:
+        for key, what in (("profile", "message of (a)"), ("profile_s", "message of (e), SMTP")):
+            for m, label in (("nqmail", "nqmail"), ("postfix", "Postfix")):
+                p = self.results.get(m, {}).get(key)
+                if not p:
                     continue
-                # nqbench's child runs in the MTA's group from the moment
-                # it moved there until its execve of sendmail completes
-                name = "(exec of sendmail)" if comm == "nqbench" else comm
-                out.append("  %-18s %7.2f %7.2f %7.2f %7.2f %7.2f" % (
-                    name[:18], sum(c.values()) * f, c["kernel"] * f, c["ld.so"] * f, c["libc"] * f,
-                    c["rest"] * f))
+                shares = p["shares"]
+                tot = sum(sum(c.values()) for c in shares.values()) or 1.0
+                ms = p["ms"]
+                out += ["", "%s, CPU per %s by program (perf over %d messages; %.2f ms in all):"
+                        % (label, what, p["n"], ms),
+                        "  %-18s %7s %7s %7s %7s %7s" % ("program", "ms", "kernel", "ld.so", "libc",
+                                                         "rest")]
+                for comm, c in sorted(shares.items(), key=lambda kv: -sum(kv[1].values())):
+                    f = ms / tot
+                    if sum(c.values()) * f < 0.005:
+                        continue
+                    # nqbench's child runs in the MTA's group from the moment
+                    # it moved there until its execve of sendmail completes
+                    name = "(exec of sendmail)" if comm == "nqbench" else comm
+                    out.append("  %-18s %7.2f %7.2f %7.2f %7.2f %7.2f" % (
+                        name[:18], sum(c.values()) * f, c["kernel"] * f, c["ld.so"] * f,
+                        c["libc"] * f, c["rest"] * f))
         return "\n".join(out)
 
     def fsync_rate(self):
@@ -312,7 +352,16 @@ class Bench:
     # report -----------------------------------------------------------------
     def compare(self):
         R = self.results
-        if len(R) < 2:
+        n = self.args.messages
+        for m, r in R.items():
+            # each MTA alone: every SMTP message arrived, exactly once
+            if "s_drain_count" in r and r["s_drain_count"] != n + WARM:
+                self.failures.append("%s: (s) %d messages in the Maildir after draining, %d sent"
+                                     % (m, r["s_drain_count"], n + WARM))
+            if "e_count" in r and r["e_count"] != n:
+                self.failures.append("%s: (e) %d messages in the Maildir, %d sent"
+                                     % (m, r["e_count"], n))
+        if len(R) < 2 or "local" not in self.args.parts:
             return
         p, q = R["postfix"], R["nqmail"]
         want = self.args.messages // self.args.loops * self.args.loops
@@ -348,31 +397,61 @@ class Bench:
             return lambda r: (r[k][key] if key != "calls" else sum(r[k]["calls"].values())) \
                 if k in r else None
 
-        row("(a) %d msgs, %d loops: until all in Maildir/new [s]" % (n, a.loops), "a_deliver_s", "%.2f")
-        row("(a) messages per second (higher is better)", rate("a_deliver_s", n), "%.0f")
-        row("(a) injection alone: all sendmails done [s]", "a_inject_s", "%.2f")
-        row("(a) delivered to Maildir/new", lambda r: r.get("a_count"), "%d", False)
-        row("(b) 1 msg to %d rcpts: until all delivered [s]" % a.recipients, "b_deliver_s", "%.2f")
-        row("(b) deliveries per second (higher is better)", rate("b_deliver_s", a.recipients), "%.0f")
-        row("(b) Maildirs holding exactly that message",
-            lambda r: sum(c == 1 for c in r["b_counts"]) if "b_counts" in r else None, "%d", False)
-        row("(c) CPU per message, (a), all processes [ms]", "a_cpu_ms", "%.2f")
-        row("(c)   of which the injecting sendmail & co [ms]", "a_cpu_inject_ms", "%.2f")
-        row("(c)   of which the MTA's daemons & deliveries [ms]", "a_cpu_daemons_ms", "%.2f")
-        row("(c) CPU per recipient, (b) [ms]", "b_cpu_ms", "%.2f")
-        row("other CPU load on the machine during (a) [%]", "a_other_pct", "%.0f", False)
-        for kind, unit in (("a", "message"), ("b", "recipient")):
-            pre = "(%s) per %s, traced:" % (kind, unit)
-            row(pre + " processes started", smp("procs", kind), "%.2f")
-            row(pre + " programs executed", smp("execs", kind), "%.2f")
-            row(pre + " files created", smp("creates", kind), "%.2f")
-            row(pre + " fsyncs", smp("fsyncs", kind), "%.2f")
-            row(pre + " system calls", smp("calls", kind), "%.0f")
-        # One fsync at a time, the disk allows fsync[0] per second; parallel
-        # fsyncs can share a journal commit, so this is a guide, not a wall.
-        row("(d) fsync rate / fsyncs per msg [msg/s] (higher is better)",
-            lambda r: fsync[0] / r["sample_a"]["fsyncs"]
-            if r.get("sample_a", {}).get("fsyncs") else None, "%.0f")
+        if "local" in a.parts:
+            row("(a) %d msgs, %d loops: until all in Maildir/new [s]" % (n, a.loops), "a_deliver_s", "%.2f")
+            row("(a) messages per second (higher is better)", rate("a_deliver_s", n), "%.0f")
+            row("(a) injection alone: all sendmails done [s]", "a_inject_s", "%.2f")
+            row("(a) delivered to Maildir/new", lambda r: r.get("a_count"), "%d", False)
+            row("(b) 1 msg to %d rcpts: until all delivered [s]" % a.recipients, "b_deliver_s", "%.2f")
+            row("(b) deliveries per second (higher is better)", rate("b_deliver_s", a.recipients), "%.0f")
+            row("(b) Maildirs holding exactly that message",
+                lambda r: sum(c == 1 for c in r["b_counts"]) if "b_counts" in r else None, "%d", False)
+            row("(c) CPU per message, (a), all processes [ms]", "a_cpu_ms", "%.2f")
+            row("(c)   of which the injecting sendmail & co [ms]", "a_cpu_inject_ms", "%.2f")
+            row("(c)   of which the MTA's daemons & deliveries [ms]", "a_cpu_daemons_ms", "%.2f")
+            row("(c) CPU per recipient, (b) [ms]", "b_cpu_ms", "%.2f")
+            row("other CPU load on the machine during (a) [%]", "a_other_pct", "%.0f", False)
+            for kind, unit in (("a", "message"), ("b", "recipient")):
+                pre = "(%s) per %s, traced:" % (kind, unit)
+                row(pre + " processes started", smp("procs", kind), "%.2f")
+                row(pre + " programs executed", smp("execs", kind), "%.2f")
+                row(pre + " files created", smp("creates", kind), "%.2f")
+                row(pre + " fsyncs", smp("fsyncs", kind), "%.2f")
+                row(pre + " system calls", smp("calls", kind), "%.0f")
+            # One fsync at a time, the disk allows fsync[0] per second; parallel
+            # fsyncs can share a journal commit, so this is a guide, not a wall.
+            row("(d) fsync rate / fsyncs per msg [msg/s] (higher is better)",
+                lambda r: fsync[0] / r["sample_a"]["fsyncs"]
+                if r.get("sample_a", {}).get("fsyncs") else None, "%.0f")
+
+        if "smtp" in a.parts:
+            N, S = a.messages, SESSIONS
+            row("(s) %d msgs over SMTP, %d sessions, delivery paused: accepted [s]" % (N, S),
+                "s_accept_s", "%.2f")
+            row("(s) messages accepted per second (higher is better)", rate("s_accept_s", N), "%.0f")
+            row("(s) CPU per message accepted, the MTA's processes [ms]", "s_cpu_ms", "%.2f")
+            row("(s) then the %d queued drained into Maildir/new [s]" % (N + WARM), "s_drain_s", "%.2f")
+            row("(s) drain: messages per second (higher is better)", rate("s_drain_s", N + WARM),
+                "%.0f")
+            row("(s) CPU per message drained [ms]", "s_drain_cpu_ms", "%.2f")
+            row("(e) %d msgs, SMTP to Maildir/new, %d sessions [s]" % (N, S), "e_deliver_s", "%.2f")
+            row("(e) messages per second, end to end (higher is better)", rate("e_deliver_s", N),
+                "%.0f")
+            row("(e) SMTP client done, all accepted, while delivering [s]", "e_accept_s", "%.2f")
+            row("(e) delivered to Maildir/new", lambda r: r.get("e_count"), "%d", False)
+            row("(e) CPU per message, SMTP to Maildir, the MTA's processes [ms]", "e_cpu_ms", "%.2f")
+            row("(m) serving process per connection: peak RSS (VmHWM) [KiB]", "m_hwm_kib", "%.0f")
+            row("(m) serving process per connection: private memory [KiB]", "m_private_kib", "%.0f")
+            row("(m) all the MTA's processes at %d sessions: peak PSS / %d [KiB]" % (S, S),
+                "m_pss_kib", "%.0f")
+            row("other CPU load on the machine during (s) [%]", "s_other_pct", "%.0f", False)
+            row("other CPU load on the machine during (e) [%]", "e_other_pct", "%.0f", False)
+            pre = "(e) per message, traced:"
+            row(pre + " processes started", smp("procs", "s"), "%.2f")
+            row(pre + " programs executed", smp("execs", "s"), "%.2f")
+            row(pre + " files created", smp("creates", "s"), "%.2f")
+            row(pre + " fsyncs", smp("fsyncs", "s"), "%.2f")
+            row(pre + " system calls", smp("calls", "s"), "%.0f")
 
         w = max(len(r[0]) for r in rows)
         out = ["", "%-*s %10s %10s %8s" % (w, "figure", "nqmail", "Postfix", "nq/pf"),
@@ -383,10 +462,11 @@ class Bench:
         out.append("(d) disk: %.0f fsyncs/s (new 4 KB file, fsync), %.0f/s with the directory "
                    "fsynced too; file system %s" % fsync)
         out.append("CPU accounting: " + self.acct.describe())
-        busy = max([R.get(m, {}).get("a_other_pct", 0) for m in R] or [0])
-        if busy > 10:
-            out.append("WARNING: other work used %.0f%% of the machine's CPU during (a): the times "
-                       "are disturbed; the CPU figures much less so" % busy)
+        for k, w in (("a", "(a)"), ("s", "(s)"), ("e", "(e)")):
+            busy = max([R.get(m, {}).get(k + "_other_pct", 0) for m in R] or [0])
+            if busy > 10:
+                out.append("WARNING: other work used %.0f%% of the machine's CPU during %s: the "
+                           "times are disturbed; the CPU figures much less so" % (busy, w))
         out.append("nq/pf = nqmail / Postfix: below 1 nqmail needs less; in the rows marked "
                    "(higher is better), above 1 nqmail is faster")
         return "\n".join(out)
@@ -395,7 +475,8 @@ class Bench:
         """Per program, per message (a) or recipient (b): where the work goes."""
         R = self.results
         out = []
-        for kind, unit in (("a", "message of (a)"), ("b", "recipient of (b)")):
+        for kind, unit in (("a", "message of (a)"), ("b", "recipient of (b)"),
+                           ("s", "message over SMTP")):
             for m, label in (("nqmail", "nqmail"), ("postfix", "Postfix")):
                 smp = R.get(m, {}).get("sample_" + kind)
                 if not smp:
@@ -432,20 +513,35 @@ class Bench:
             "nqmail:  git %s%s, built in %s" % (rev, " with uncommitted changes" if dirty else "",
                                                  self.build),
             "Postfix: %s" % first(["postconf", "-d", "-h", "mail_version"]),
-            "run:     %s, %d messages / %d loops, %d recipients, %d traced"
-            % (time.strftime("%Y-%m-%d %H:%M:%S %Z"), self.args.messages, self.args.loops,
-               self.args.recipients, self.args.sample)])
+            "run:     %s, parts: %s; %d messages (%d sendmail loops; %d SMTP sessions), "
+            "%d recipients, %d traced"
+            % (time.strftime("%Y-%m-%d %H:%M:%S %Z"), " ".join(self.args.parts), self.args.messages,
+               self.args.loops, SESSIONS, self.args.recipients, self.args.sample)])
 
     def syscall_table(self):
+        """The most frequent system calls per message, side by side; for
+        SMTP also strace's wall-clock time in each (-C -w: it includes the
+        waiting in poll, read or wait4, and strace's own cost per call)."""
         R = self.results
-        if not all("sample_a" in R.get(m, {}) for m in ("nqmail", "postfix")):
-            return ""
-        q, p = R["nqmail"]["sample_a"]["calls"], R["postfix"]["sample_a"]["calls"]
-        names = sorted(set(q) | set(p), key=lambda k: -(q.get(k, 0) + p.get(k, 0)))[:25]
-        out = ["", "system calls per message of (a), traced (the 25 most frequent):",
-               "%-20s %10s %10s" % ("syscall", "nqmail", "Postfix")]
-        for k in names:
-            out.append("%-20s %10.1f %10.1f" % (k, q.get(k, 0), p.get(k, 0)))
+        mtas = [m for m in ("nqmail", "postfix") if m in R]
+        heads = {"nqmail": "nqmail", "postfix": "Postfix"}
+        out = []
+        for kind, what in (("a", "message of (a)"), ("s", "message over SMTP, (e)")):
+            smp = {m: R[m]["sample_" + kind] for m in mtas if "sample_" + kind in R[m]}
+            if not smp:
+                continue
+            timed = kind == "s"
+            names = sorted({k for v in smp.values() for k in v["calls"]},
+                           key=lambda k: -sum(v["calls"].get(k, 0) for v in smp.values()))[:25]
+            out += ["", "system calls per %s, traced (the 25 most frequent)%s:"
+                    % (what, "; us: strace's wall-clock microseconds in them" if timed else ""),
+                    "%-20s" % "syscall" + "".join(
+                        "%10s" % heads[m] + ("%10s" % "us" if timed else "") for m in smp)]
+            for k in names:
+                out.append("%-20s" % k + "".join(
+                    "%10.1f" % smp[m]["calls"].get(k, 0) +
+                    ("%10.0f" % (smp[m]["seconds"].get(k, 0) * 1e6) if timed else "")
+                    for m in smp))
         return "\n".join(out)
 
     def cleanup(self):
@@ -487,7 +583,9 @@ def main():
                     help="messages (and recipients of (b)) traced with strace (50; 0: none)")
     ap.add_argument("--perf", type=int, default=1000,
                     help="messages of (a) profiled with perf, by program (1000; 0: none)")
-    ap.add_argument("--only", choices=("nqmail", "postfix"), help="run one MTA only (no ratios)")
+    ap.add_argument("--only", default="",
+                    help="comma-separated MTAs (nqmail, postfix) and/or parts (local: workloads "
+                    "(a) (b) through sendmail; smtp: (s) (e) (m) over SMTP); default: everything")
     ap.add_argument("--timeout", type=int, default=300, help="seconds allowed per workload (300)")
     ap.add_argument("--workdir", help="where the temporary directory goes (/var/tmp)")
     ap.add_argument("--accounting", choices=("auto", "v2", "v1", "proc"), default="auto",
@@ -496,6 +594,12 @@ def main():
     ap.add_argument("--build", default=os.path.join(TOP, "build"), help="nqmail build directory")
     ap.add_argument("--helper", required=True, help=argparse.SUPPRESS)   # bench/run compiles it
     args = ap.parse_args()
+    words = [w for w in args.only.split(",") if w]
+    bad = [w for w in words if w not in ("nqmail", "postfix", "local", "smtp")]
+    if bad:
+        ap.error("--only: unknown %s (nqmail, postfix, local, smtp)" % ", ".join(bad))
+    args.mtas = [m for m in ("postfix", "nqmail") if m in words] or ["postfix", "nqmail"]
+    args.parts = [p for p in ("local", "smtp") if p in words] or ["local", "smtp"]
     if os.geteuid() != 0:
         fail("run as root (it creates a user, cgroups and a Postfix instance)")
     if args.loops < 1 or args.messages < args.loops or args.recipients < 1:
@@ -510,7 +614,7 @@ def main():
     try:
         say("work directory " + b.work)
         b.make_user()
-        names = [args.only] if args.only else ["postfix", "nqmail"]
+        names = args.mtas
         b.acct = Accounting(names, args.accounting)
         say("CPU accounting: " + b.acct.describe())
         fsync = b.fsync_rate()

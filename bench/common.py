@@ -9,6 +9,8 @@ DOMAIN = "bench.test"      # local domain: workload (a), a real local user
 VDOMAIN = "vbench.test"    # workload (b): rN@vbench.test, one Maildir each
 USER = "nqbench"           # the bench user, created and removed by the run
 SENDER = "bench-sender@" + DOMAIN
+SESSIONS = 20              # SMTP: parallel sessions (tcpserver -c, Postfix's smtpd maxproc)
+CLIENT = "client.test"     # SMTP: the name the client gives in HELO
 
 
 def say(msg):

@@ -10,8 +10,12 @@ executed, files created, fsyncs and every system call, in all and by
 program.
 
 Profile: perf samples of one MTA's cgroup, by program and by where the
-code lives (kernel, ld.so, libc, the rest)."""
-import ctypes, os, re, resource, signal, subprocess, time
+code lives (kernel, ld.so, libc, the rest).
+
+Memory: the peak resident size (VmHWM) and the private and proportional
+memory (smaps_rollup) of processes, the process serving a given TCP
+connection, and a sampler of the MTA's memory while a workload runs."""
+import ctypes, os, re, resource, signal, subprocess, threading, time
 from collections import Counter
 
 from common import say, wait_for
@@ -239,6 +243,8 @@ FSYNCS = ("fsync", "fdatasync", "sync_file_range", "syncfs", "sync", "msync")
 FORKS = ("fork", "vfork", "clone", "clone3")
 EXECVE = re.compile(r'^execve(?:at)?\((?:\w+, )?"([^"]*)"')
 SETNAME = re.compile(r'^prctl\(PR_SET_NAME, "([^"]*)"')
+# a line of the table strace -C writes at the end (-w: wall-clock seconds)
+SUMMARY = re.compile(r"^\s*\d+\.\d+\s+(\d+\.\d+)\s+\d+\s+(\d+)\s+(?:\d+\s+)?(\w+)$")
 
 
 class Trace:
@@ -254,6 +260,7 @@ class Trace:
         self.names = {p: self.program(p) for p in attached}
         self.records = []        # (pid, syscall, text, result or None), as completed
         self.pids = set()
+        self.seconds = Counter()  # syscall: seconds in it, from strace -C's table, if any
 
     @staticmethod
     def program(pid):
@@ -272,6 +279,9 @@ class Trace:
             for line in f:
                 m = LINE.match(line.rstrip("\n"))
                 if not m:
+                    t = SUMMARY.match(line.rstrip("\n"))
+                    if t and t.group(3) != "total":
+                        self.seconds[t.group(3)] += float(t.group(1))
                     continue
                 pid, rest = int(m.group(1)), m.group(2)
                 self.pids.add(pid)
@@ -347,6 +357,7 @@ class Trace:
             count(name_at(pid, len(self.records)), "procs")
         out = {k: total[k] / n for k in ("procs", "execs", "creates", "fsyncs")}
         out["calls"] = {k: v / n for k, v in calls.items()}
+        out["seconds"] = {k: v / n for k, v in self.seconds.items()}
         out["programs"] = {p: {k: v / n for k, v in c.items()} for p, c in per.items()}
         return out
 
@@ -399,3 +410,125 @@ class Profile:
             c = out.setdefault(comm, Counter())
             c[where] += pct
         return out
+
+
+# --- memory -----------------------------------------------------------------------
+
+def status_kib(pid, field):
+    """A "Field: N kB" value of /proc/PID/status, or None (gone)."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def smaps(pid):
+    """{"Rss", "Pss", "Private"} in KiB from /proc/PID/smaps_rollup, or None."""
+    out = {"Rss": 0, "Pss": 0, "Private": 0}
+    try:
+        with open("/proc/%d/smaps_rollup" % pid) as f:
+            for line in f:
+                k, _, rest = line.partition(":")
+                v = rest.split()
+                if not v or not v[0].isdigit():
+                    continue
+                if k in ("Rss", "Pss"):
+                    out[k] = int(v[0])
+                elif k in ("Private_Clean", "Private_Dirty"):
+                    out["Private"] += int(v[0])
+    except OSError:
+        return None
+    return out
+
+
+def comm(pid):
+    try:
+        with open("/proc/%d/comm" % pid) as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def connection_owners(pids, port, peer_port):
+    """The processes among pids holding the TCP socket whose local port is
+    port and whose peer is 127.0.0.1:peer_port (the server side of one of
+    our connections), those that inherited it from another holder left out."""
+    inodes = set()
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for line in f:
+            v = line.split()
+            if int(v[1].split(":")[1], 16) == port and int(v[2].split(":")[1], 16) == peer_port:
+                inodes.add("socket:[%s]" % v[9])
+    holders = set()
+    for p in pids:
+        try:
+            fds = os.listdir("/proc/%d/fd" % p)
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink("/proc/%d/fd/%s" % (p, fd)) in inodes:
+                    holders.add(p)
+                    break
+            except OSError:
+                pass
+
+    def parent(p):
+        try:
+            with open("/proc/%d/stat" % p) as f:
+                return int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            return None
+    return sorted(p for p in holders if parent(p) not in holders)
+
+
+class MemSampler:
+    """While a workload runs, every INTERVAL seconds: the sum of the
+    proportional set sizes (PSS: shared pages divided among the processes
+    sharing them) of all the MTA's processes, and the largest VmHWM of its
+    processes named `server` (qmail-smtpd, smtpd). Keeps the peaks. Reading
+    smaps_rollup walks page tables, so the interval is not short."""
+    INTERVAL = 0.25
+
+    def __init__(self, acct, mta, server):
+        self.acct, self.mta, self.server = acct, mta, server
+        self.peak_pss = 0
+        self.peak_hwm = 0
+        self.servers_seen = set()
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def sample(self):
+        total = 0
+        for p in self.acct.pids(self.mta):
+            m = smaps(p)
+            if m:
+                total += m["Pss"]
+            if comm(p) == self.server:
+                self.servers_seen.add(p)
+                h = status_kib(p, "VmHWM")
+                if h:
+                    self.peak_hwm = max(self.peak_hwm, h)
+        self.peak_pss = max(self.peak_pss, total)
+
+    def run(self):
+        while True:
+            try:
+                self.sample()
+            except OSError:
+                pass
+            if self.stopping.wait(self.INTERVAL):
+                return
+
+    def stop(self):
+        self.stopping.set()
+        self.thread.join()

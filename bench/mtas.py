@@ -3,27 +3,61 @@
 Postfix (Debian's package) gets its own configuration and queue directory
 (postfix -c DIR, sendmail -C DIR): loopback only, no DNS, no remote
 delivery, local(8) to the bench user's ~/Maildir/ for workload (a) and a
-virtual mailbox map to BASE/rN/Maildir/ for workload (b). /etc/postfix is
-never touched.
+virtual mailbox map to BASE/rN/Maildir/ for workload (b); its smtpd(8)
+listens on 127.0.0.1:PORT (the SMTP workloads). /etc/postfix is never
+touched.
 
 nqmail gets a temporary instance (scripts/setup.sh, config-fast) started
 with qmail-start ./Maildir/; workload (b)'s recipients are users/assign
-entries whose homes are BASE/rN."""
-import os, pwd, re, signal, subprocess
+entries whose homes are BASE/rN. For the SMTP workloads tcpserver runs
+DIR/bin/qmail-smtpd as qmaild on 127.0.0.1:PORT (not qmailctl: the bench
+wants exactly these options).
 
-from common import DOMAIN, VDOMAIN, USER, SENDER, TOP, fail, say, sh, wait_for, files_under, write
+Both can be started with delivery paused (start(deliver=False)), so that
+SMTP acceptance is measured alone, and resumed (resume()) to time the
+queue draining."""
+import os, pwd, re, signal, socket, subprocess
+
+from common import DOMAIN, VDOMAIN, USER, SENDER, SESSIONS, TOP, fail, say, sh, wait_for, \
+    files_under, write
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def listening(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
 
 
 class MTA:
     """What both MTAs have in common: a work directory, the bench user, a
     sendmail command line, delivery checks."""
     name = "?"
+    server = "?"           # the name (comm) of the process serving one SMTP connection
 
     def __init__(self, bench):
         self.b = bench
         self.dir = os.path.join(bench.work, self.name)
+        self.port = free_port()
         os.mkdir(self.dir)
         os.chmod(self.dir, 0o755)
+
+    def start(self, deliver=True, smtp=False):
+        """Start the MTA; without deliver its queue only fills (no
+        scheduler runs); with smtp it also accepts SMTP on self.port."""
+        raise NotImplementedError
+
+    def resume(self):
+        """Start delivering what start(deliver=False) let pile up."""
+        raise NotImplementedError
 
     def sendmail(self, rcpts):
         raise NotImplementedError
@@ -60,6 +94,11 @@ anvil      unix  -       -       n       -       1       anvil
 scache     unix  -       -       n       -       1       scache
 postlog    unix-dgram n  -       n       -       1       postlogd
 """
+    # Only while delivery is paused: no queue manager, and no 1-second wait
+    # per message for the flow-control token that only the queue manager
+    # hands out (in_flow_delay), which would measure the pause, not smtpd.
+    PAUSED = ["master_service_disable=qmgr/unix", "in_flow_delay=0"]
+    server = "smtpd"
 
     def __init__(self, bench):
         super().__init__(bench)
@@ -93,7 +132,6 @@ postlog    unix-dgram n  -       n       -       1       postlogd
             "lmtp_dns_support_level = disabled",
             "alias_maps =",
             "alias_database =",
-            "local_recipient_maps =",
             "home_mailbox = Maildir/",
             "mailbox_command =",
             "biff = no",
@@ -106,12 +144,28 @@ postlog    unix-dgram n  -       n       -       1       postlogd
             "virtual_minimum_uid = %d" % min(b.uid, 100),
             "maillog_file = " + self.log,
             "maillog_file_prefixes = " + self.dir,
+            # SMTP: recipients checked at RCPT time against the password
+            # file (Postfix's default without aliases; nqmail checks too),
+            # no reverse lookup of the client (tcpserver -H does none)
+            "local_recipient_maps = proxy:unix:passwd.byname",
+            "smtpd_peername_lookup = no",
             ""]))
-        write(os.path.join(self.conf, "master.cf"), self.SERVICES)
+        # one smtpd per connection, at most SESSIONS, like tcpserver -c
+        write(os.path.join(self.conf, "master.cf"), self.SERVICES +
+              "127.0.0.1:%d inet n       -       n       -       %d      smtpd\n"
+              % (self.port, SESSIONS))
         write(os.path.join(self.conf, "vmailbox"), "".join(
             "r%d@%s r%d/Maildir/\n" % (i, VDOMAIN, i) for i in range(b.args.recipients)))
 
-    def start(self):
+    def postconf(self, *args):
+        sh(["postconf", "-c", self.conf] + list(args))
+
+    def start(self, deliver=True, smtp=False):
+        # the smtpd service is always in master.cf; idle, it costs nothing
+        if deliver:
+            self.postconf("-X", *[p.split("=")[0] for p in self.PAUSED])
+        else:
+            self.postconf("-e", *self.PAUSED)
         r = subprocess.run(["postfix", "-c", self.conf, "start"], capture_output=True, text=True,
                            preexec_fn=self.b.acct.preexec(self.name))
         if r.returncode != 0:
@@ -120,7 +174,13 @@ postlog    unix-dgram n  -       n       -       1       postlogd
         if not wait_for(lambda: os.path.exists(pidf) and os.path.getsize(pidf) > 0, 20):
             fail("postfix master did not start; see " + self.log)
         # wait for qmgr and pickup, which the master starts at once
-        wait_for(lambda: len(self.b.acct.pids(self.name)) >= 3, 10)
+        wait_for(lambda: len(self.b.acct.pids(self.name)) >= (3 if deliver else 2), 10)
+        if smtp and not wait_for(lambda: listening(self.port), 10):
+            fail("postfix smtpd does not listen on port %d; see %s" % (self.port, self.log))
+
+    def resume(self):
+        self.postconf("-X", *[p.split("=")[0] for p in self.PAUSED])
+        sh(["postfix", "-c", self.conf, "reload"])
 
     def stop(self):
         subprocess.run(["postfix", "-c", self.conf, "stop"], capture_output=True)
@@ -139,7 +199,7 @@ postlog    unix-dgram n  -       n       -       1       postlogd
         try:
             with open(self.log, errors="replace") as f:
                 return [l.rstrip() for l in f
-                        if re.search(r"status=(bounced|deferred)|fatal:|panic:", l)]
+                        if re.search(r"status=(bounced|deferred)|fatal:|panic:|reject:", l)]
         except FileNotFoundError:
             return ["no log " + self.log]
 
@@ -149,12 +209,15 @@ postlog    unix-dgram n  -       n       -       1       postlogd
 
 class Nqmail(MTA):
     name = "nqmail"
+    server = "qmail-smtpd"
 
     def __init__(self, bench):
         super().__init__(bench)
         self.q = os.path.join(self.dir, "q")
         self.log = os.path.join(self.dir, "send.log")
+        self.smtplog = os.path.join(self.dir, "smtpd.log")
         self.proc = None
+        self.tcpserver = None
         b = self.b
         sh(["sh", os.path.join(TOP, "scripts", "setup.sh"), self.q, b.build])
         sh([self.bin("config-fast"), DOMAIN])
@@ -168,7 +231,39 @@ class Nqmail(MTA):
     def bin(self, p):
         return os.path.join(self.q, "bin", p)
 
-    def start(self):
+    def ids(self, role):
+        """(uid, gid) of a qmail role, from DIR/users/ids."""
+        with open(os.path.join(self.q, "users", "ids")) as f:
+            for line in f:
+                r, u, g = line.strip().split(":")
+                if r == role:
+                    return u, g
+        fail("no %s in %s/users/ids" % (role, self.q))
+
+    def start(self, deliver=True, smtp=False):
+        if smtp:
+            self.start_smtp()
+        if deliver:
+            self.resume()
+
+    def start_smtp(self):
+        """tcpserver as qmail-smtpd(8) asks: as qmaild, no DNS, no ident,
+        SESSIONS at a time; no rules file, so no client may relay and
+        control/rcpthosts (config-fast put the bench domain there) says
+        what is accepted."""
+        uid, gid = self.ids("qmaild")
+        logf = open(self.smtplog, "ab")
+        self.tcpserver = subprocess.Popen(
+            ["tcpserver", "-R", "-H", "-l", DOMAIN, "-c", str(SESSIONS), "-u", uid, "-g", gid,
+             "127.0.0.1", str(self.port), self.bin("qmail-smtpd")],
+            cwd=self.q, stdin=subprocess.DEVNULL, stdout=logf, stderr=logf,
+            preexec_fn=self.b.acct.preexec(self.name))
+        logf.close()
+        if not wait_for(lambda: listening(self.port) or self.tcpserver.poll() is not None, 10) \
+           or self.tcpserver.poll() is not None:
+            fail("tcpserver did not start on port %d; see %s" % (self.port, self.smtplog))
+
+    def resume(self):
         logf = open(self.log, "ab")
         self.proc = subprocess.Popen([self.bin("qmail-start"), "./Maildir/"], cwd=self.q,
                                      stdin=subprocess.DEVNULL, stdout=logf, stderr=logf,
@@ -192,6 +287,15 @@ class Nqmail(MTA):
         return out
 
     def stop(self):
+        if self.tcpserver:
+            # tcpserver's children finish their sessions on their own
+            self.tcpserver.terminate()
+            try:
+                self.tcpserver.wait(10)
+            except subprocess.TimeoutExpired:
+                self.tcpserver.kill()
+                self.tcpserver.wait()
+            self.tcpserver = None
         for p in self.send_pids():
             try:
                 os.kill(p, signal.SIGTERM)
@@ -221,5 +325,12 @@ class Nqmail(MTA):
         return all(files_under(os.path.join(qd, d)) == 0 for d in ("mess", "todo", "intd", "pid"))
 
     def problems(self):
-        return [l for l in self.logtext().splitlines()
-                if re.search(r": (failure|deferral):|alert:|unable to", l)]
+        out = [l for l in self.logtext().splitlines()
+               if re.search(r": (failure|deferral):|alert:|unable to", l)]
+        # qmail-smtpd logs only what went wrong (refusals, timeouts, ...)
+        try:
+            with open(self.smtplog, errors="replace") as f:
+                out += [l.rstrip() for l in f if l.strip()]
+        except FileNotFoundError:
+            pass
+        return out

@@ -20,6 +20,15 @@
  *     children they waited for (getrusage RUSAGE_CHILDREN of the loops).
  *     Exit 0 when everything was injected and delivered, 1 otherwise.
  *
+ *   nqbench watch [-W LIST] [-w DIR]... -e TOTAL [-t TIMEOUT]
+ *     Watches the directories, prints "ready" once the watches are set,
+ *     then waits for a line on stdin (the caller's "go", sent just before
+ *     it lets the MTA deliver) and from then until the directories hold
+ *     TOTAL entries in all, or TIMEOUT seconds have passed; prints
+ *       deliver_s=S delivered=N
+ *     (the time from "go", and the entries now present). Exit 0 when
+ *     TOTAL was reached, 1 otherwise. Used to time a queue draining.
+ *
  *   nqbench fsync DIR SECONDS
  *     Creates new files in DIR, each with 4 KB written and fsynced, for
  *     SECONDS; prints "fsync_per_s=R files=N" and removes the files.
@@ -56,6 +65,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: nqbench inject [-c PROCS] [-W LIST] [-w DIR]... -e EXPECT "
 	        "-p LOOPS -n COUNT -m MSGFILE [-t TIMEOUT] -- CMD [ARG...]\n"
+	        "       nqbench watch [-W LIST] [-w DIR]... -e TOTAL [-t TIMEOUT]\n"
 	        "       nqbench fsync DIR SECONDS\n");
 	exit(100);
 }
@@ -123,6 +133,39 @@ static unsigned long countall(void)
 	return total;
 }
 
+/* An inotify descriptor watching every directory for new entries. */
+static int watchall(void)
+{
+	int in = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (in < 0) die("inotify_init1");
+	for (size_t i = 0; i < ndirs; i++)
+		if (inotify_add_watch(in, dirs[i], IN_CREATE | IN_MOVED_TO | IN_ONLYDIR) < 0)
+			die(dirs[i]);
+	return in;
+}
+
+/* Empty the inotify queue: the number of new entries it reported, or
+ * ULONG_MAX when it overflowed (then only a count can tell). */
+static unsigned long drain(int in)
+{
+	char ev[64 * 1024] __attribute__((aligned(__alignof__(struct inotify_event))));
+	unsigned long n = 0;
+	for (;;) {
+		ssize_t r = read(in, ev, sizeof ev);
+		if (r < 0) {
+			if (errno == EAGAIN) return n;
+			if (errno == EINTR) continue;
+			die("read inotify");
+		}
+		for (char *p = ev; p < ev + r;) {
+			struct inotify_event *e = (struct inotify_event *)(void *)p;
+			if (e->mask & IN_Q_OVERFLOW) n = ULONG_MAX;
+			else if (n != ULONG_MAX && !(e->mask & IN_ISDIR) && e->len && e->name[0] != '.') n++;
+			p += sizeof *e + e->len;
+		}
+	}
+}
+
 /* ---- the injecting loops --------------------------------------------- */
 
 static void child(const char *procs, const char *msg, char **cmd)
@@ -186,11 +229,7 @@ static int inject(int argc, char **argv)
 	char **cmd = argv + optind;
 	if (!*cmd || !msg || !loops || loops > 1000) usage();
 
-	int in = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (in < 0) die("inotify_init1");
-	for (size_t i = 0; i < ndirs; i++)
-		if (inotify_add_watch(in, dirs[i], IN_CREATE | IN_MOVED_TO | IN_ONLYDIR) < 0)
-			die(dirs[i]);
+	int in = watchall();
 	unsigned long base = countall(), seen = base;
 	if (base) fprintf(stderr, "nqbench: %lu entries already present before injection\n", base);
 	expect += base;
@@ -261,6 +300,49 @@ static int inject(int argc, char **argv)
 	return (!running && !failed && total >= expect) ? 0 : 1;
 }
 
+/* ---- a queue draining -------------------------------------------------- */
+
+static int watch(int argc, char **argv)
+{
+	unsigned long total = 0, timeout = 300;
+	int opt;
+	while ((opt = getopt(argc, argv, "+W:w:e:t:")) != -1) {
+		switch (opt) {
+		case 'W': readlist(optarg); break;
+		case 'w': adddir(optarg); break;
+		case 'e': total = num(optarg); break;
+		case 't': timeout = num(optarg); break;
+		default: usage();
+		}
+	}
+	if (argv[optind] || !ndirs) usage();
+	int in = watchall();
+	printf("ready\n");
+	fflush(stdout);
+	char go[16];
+	if (!fgets(go, sizeof go, stdin)) { errno = EPIPE; die("no go on stdin"); }
+	double t0 = now(), tdone = 0;
+	/* Count once now, then add up the events; a full count (a readdir of
+	 * thousands of entries) only when the events say we are there, as in
+	 * inject. Emptied before the count, the events can only count an
+	 * entry twice, never miss one, and the full count corrects that. */
+	(void)drain(in);
+	unsigned long seen = countall();
+	while (now() - t0 < (double)timeout) {
+		if (seen >= total) {
+			seen = countall();
+			if (seen >= total) { tdone = now(); break; }
+		}
+		struct pollfd pfd = { .fd = in, .events = POLLIN };
+		if (poll(&pfd, 1, 100) < 0 && errno != EINTR) die("poll");
+		unsigned long n = drain(in);
+		seen = n == ULONG_MAX ? countall() : seen + n;
+	}
+	if (!tdone) seen = countall();
+	printf("deliver_s=%.3f delivered=%lu\n", tdone ? tdone - t0 : -1.0, seen);
+	return seen >= total ? 0 : 1;
+}
+
 /* ---- the disk's own limit -------------------------------------------- */
 
 static double fsyncrate(const char *dir, double secs, int dirsync, unsigned long *files)
@@ -306,6 +388,7 @@ int main(int argc, char **argv)
 {
 	if (argc < 2) usage();
 	if (!strcmp(argv[1], "inject")) return inject(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "watch")) return watch(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "fsync")) return fsyncmain(argc - 1, argv + 1);
 	usage();
 }

@@ -2,15 +2,48 @@
 # deps.sh: make sure the Debian packages nqmail builds and tests with are
 # installed. As root, missing ones are installed with apt-get; as anyone
 # else, the exact command is printed and the script fails.
-# Extra packages can be named as arguments (bench/ adds postfix).
+# Extra packages can be named as arguments.
+#
+#   build        gcc make pkg-config libcdb-dev libssl-dev libcrypt-dev
+#   run          daemontools ucspi-tcp-ipv6 (tcpserver, tcprules) tinycdb
+#                openssl (setup's self-signed certificate, qmail-mkcert)
+#   tests        python3 perl strace procps iproute2 (ss) swaks
+#                dnsmasq-base (a DNS server on loopback) procmail (preline)
+#                postfix (a real SMTP client and server for qmail-smtpd
+#                and qmail-remote, and bench/'s smtp-source)
+#
+# Postfix is installed with debconf's "No configuration", so no system
+# Postfix is configured or started (the tests run private instances with
+# postfix -c). It is a mail transport agent: when another one (exim4,
+# sendmail, ...) is installed, deps.sh does not replace it, and the Postfix
+# tests are skipped.
 set -u
 PKGS="gcc make pkg-config libcdb-dev tinycdb libssl-dev libcrypt-dev daemontools
-ucspi-tcp-ipv6 python3 perl strace procps iproute2 swaks dnsmasq-base openssl $*"
-PKGS="$PKGS procmail"   # the preline + procmail tests (tests/system/preline/)
+ucspi-tcp-ipv6 python3 perl strace procps iproute2 swaks dnsmasq-base openssl
+procmail postfix $*"
+PKGS="$PKGS chromium chromium-driver python3-selenium"   # qmail-report's page in a browser (tests/system/qmail-report/html.t)
+
+installed() {
+	case $(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) in
+	*"install ok installed"*) return 0 ;;
+	esac
+	return 1
+}
+
+# Another installed package that provides mail-transport-agent, if any.
+other_mta() {
+	dpkg-query -W -f='${Package} ${Status} ${Provides}\n' 2>/dev/null |
+		awk '/install ok installed/ && /mail-transport-agent/ && $1 != "postfix" { print $1; exit }'
+}
+
 missing=""
 for p in $PKGS; do
-	s=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)
-	case "$s" in *"install ok installed"*) ;; *) missing="$missing $p" ;; esac
+	installed "$p" && continue
+	if [ "$p" = postfix ] && m=$(other_mta) && [ -n "$m" ]; then
+		echo "deps: $m is this machine's mail transport agent: postfix is not installed, and the tests that use it are skipped" >&2
+		continue
+	fi
+	missing="$missing $p"
 done
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" != 0 ]; then
@@ -20,6 +53,10 @@ if [ "$(id -u)" != 0 ]; then
 fi
 echo "deps: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
+case " $missing " in
+*" postfix "*)
+	echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections ;;
+esac
 apt-get update -qq >/dev/null 2>&1 || apt-get update
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >/dev/null || {

@@ -7,6 +7,8 @@
 #   control/locals, rcpthosts FQDN added (once) to what is there
 #   alias/.qmail-postmaster, .qmail-mailer-daemon, .qmail-root
 #                             ./Maildir/ (deliver to alias/Maildir), when missing
+#   control/servercert.pem    a self-signed certificate for FQDN, when the
+#                             one there is qmail-mkcert's for another name
 # The instance is NQMAIL_HOME (an absolute path) or the directory above the
 # bin/ holding this script.
 set -eu
@@ -97,3 +99,9 @@ for a in postmaster mailer-daemon root; do
 	owner "$aliasown" "$f.tmp"
 	mv -f "$f.tmp" "$f" || die 111 "unable to create alias/.qmail-$a"
 done
+
+# The certificate setup made names the host setup saw; the servers must
+# present FQDN. qmail-mkcert leaves any other certificate alone.
+if [ -x "$DIR/bin/qmail-mkcert" ] && command -v openssl >/dev/null 2>&1; then
+	NQMAIL_HOME=$DIR "$DIR/bin/qmail-mkcert" "$fqdn" || echo "$me: warning: control/servercert.pem was not renewed for $fqdn" >&2
+fi

@@ -2,13 +2,13 @@
 # qmail-mkcert [-f] [NAME]: give the instance a self-signed TLS certificate
 # for NAME in control/servercert.pem (doc/qmail-mkcert.8).
 # NAME defaults to control/me, else the kernel's host name (never a DNS
-# lookup). A certificate this program made starts with a marker line
-# naming its host; it is replaced when NAME differs (config-fast runs it
-# with the new name), and a certificate from anywhere else is never
-# touched unless -f is given. setup runs it when the file is missing.
-# The file is replaced atomically: root:nofiles 0640 in a root instance
-# (qmail-smtpd runs as qmaild, group nofiles), the owner's 0600 in a
-# single-user one.
+# lookup; localhost when that is no host name). A certificate this
+# program made starts with a marker line naming its host; it is replaced
+# when NAME differs (config-fast runs it with the new name), and a
+# certificate from anywhere else is never touched unless -f is given.
+# setup runs it when the file is missing. The file is replaced
+# atomically: root:nofiles 0640 in a root instance (qmail-smtpd runs as
+# qmaild, group nofiles), the owner's 0600 in a single-user one.
 set -u
 me=qmail-mkcert
 die() { code=$1; shift; echo "$me: $*" >&2; exit "$code"; }
@@ -32,6 +32,7 @@ if [ $# = 1 ]; then
 else
 	name=$(sed -n 1p "$DIR/control/me" 2>/dev/null) || name=
 	[ -n "$name" ] || name=$(uname -n)
+	case "$name" in ''|.*|*.|*..*|*[!A-Za-z0-9._-]*) name=localhost ;; esac
 fi
 case "$name" in
 ''|.*|*.|*..*|*[!A-Za-z0-9._-]*) die 100 "$name is not a host name" ;;

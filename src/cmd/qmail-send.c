@@ -6,12 +6,15 @@
  *    already rewritten by src/mail/route.c), all fsynced with their
  *    directories, before qmail-clean is asked to remove todo/N and intd/N;
  *  - starts deliveries through qmail-lspawn (and qmail-rspawn when it
- *    exists) up to control/concurrencylocal and concurrencyremote, marks
- *    each finished recipient 'D' in place, collects permanent failures in
- *    bounce/N, and retries temporary ones on qmail's schedule
+ *    exists) up to control/concurrencylocal and concurrencyremote, with
+ *    a sender of its own per recipient for a VERP sender
+ *    (src/mail/verp.h), marks each finished recipient 'D' in place (the
+ *    marks fsynced in groups: see sync_marks), collects permanent
+ *    failures in bounce/N, and retries temporary ones on qmail's schedule
  *    (src/mail/sched.h) until control/queuelifetime;
  *  - when every recipient is done, queues the bounce (src/mail/bounce.h)
- *    through qmail-queue, removes its own files and asks qmail-clean to
+ *    through qmail-queue (for a VERP sender one per failed recipient, to
+ *    its own return path), removes its own files and asks qmail-clean to
  *    remove the message.
  *
  * Descriptors, as qmail-start arranges them (qmail's own layout):
@@ -30,7 +33,9 @@
  * the request that makes the old state disappear, a failure is fsynced in
  * bounce/N before its recipient is marked done, and a message's info file
  * is removed (and that removal fsynced) before qmail-clean removes the
- * message. What a crash leaves at each step is recognised at start. */
+ * message. A 'D' mark is the one write nothing relies on (it only spares
+ * a repeated delivery), so its fsync is shared. What a crash leaves at
+ * each step is recognised at start. */
 #include "lib/buf.h"
 #include "lib/err.h"
 #include "lib/fs.h"

@@ -47,9 +47,14 @@ struct ctl {
 
 /* Every control file nqmail knows, qmail's (qmail-control(5)) and ours. */
 static const struct ctl ctls[] = {
+	{"aliases", K_STR, "/etc/aliases", "newaliases compiles ", " (fastforward reads its .cdb)."},
+	{"authratelimit", K_LIST, "No message rate limit for authenticated logins.", "AUTH message rate limit (login:count[/seconds]): ", ""},
+	{"authsenders", K_LIST, "No routes by envelope sender.", "Sender route: ", ""},
 	{"badmailfrom", K_LIST, "Any MAIL FROM is allowed.", "", " not accepted in MAIL FROM."},
+	{"badrcptto", K_LIST, "Any RCPT TO is allowed.", "", " not accepted in RCPT TO."},
 	{"bouncefrom", K_STR, "MAILER-DAEMON", "Bounce user name is ", "."},
 	{"bouncehost", K_ME, 0, "Bounce host name is ", "."},
+	{"concurrencyincoming", K_NUM, "100", "SMTP sessions at once, per listener (tcpserver -c): ", "."},
 	{"concurrencylocal", K_NUM, "10", "Local concurrency is ", "."},
 	{"concurrencyremote", K_NUM, "20", "Remote concurrency is ", "."},
 	{"databytes", K_NUM, "0", "SMTP DATA limit is ", " bytes (0: no limit)."},
@@ -60,32 +65,44 @@ static const struct ctl ctls[] = {
 	{"doublebouncehost", K_ME, 0, "2B recipient host: ", "."},
 	{"doublebounceto", K_STR, "postmaster", "2B recipient user: ", "."},
 	{"envnoathost", K_ME, 0, "Presumed domain name is ", "."},
+	{"greetdelay", K_NUM, "0", "SMTP greeting delay is ", " seconds (0: none; a client talking before the greeting is dropped)."},
 	{"helohost", K_ME, 0, "SMTP client HELO host name is ", "."},
 	{"idhost", K_ME, 0, "Message-ID host name is ", "."},
 	{"localiphost", K_ME, 0, "Local IP address becomes ", "."},
 	{"locals", K_LIST, "Messages for me are delivered locally.", "Messages for ", " are delivered locally."},
+	{"loginsenders", K_LIST, "An authenticated login may send only as its own addresses.", "Login may also send as (login:pattern): ", ""},
+	{"maxperip", K_NUM, "0", "SMTP sessions at once from one client address: at most ", " (0: no limit)."},
+	{"maxrcpt", K_NUM, "1000", "SMTP recipients per message: at most ", " (0: the default, 1000)."},
 	{"me", K_STR, "undefined! Uh-oh", "My name is ", "."},
+	{"moreipme", K_LIST, "No other addresses are mine.", "Also my address: ", "."},
 	{"morercpthosts", K_LIST, 0, "SMTP clients may send messages to recipients at ", "."},
 	{"morercpthosts.cdb", K_CDB, "morercpthosts", 0, 0},
+	{"notipme", K_LIST, "Every address of my interfaces is mine.", "Not my address: ", "."},
+	{"outgoingip", K_STR, "chosen by the system", "Outgoing IPv4 address is ", "."},
+	{"outgoingip6", K_STR, "chosen by the system", "Outgoing IPv6 address is ", "."},
 	{"percenthack", K_LIST, "The percent hack is not allowed.", "The percent hack is allowed for user%host@", "."},
 	{"plusdomain", K_ME, 0, "Plus domain name is ", "."},
-	{"pop3-listen", K_LISTEN, "0.0.0.0:110 and [::]:110", "POP3 listens on ", "."},
-	{"pop3s-listen", K_LISTEN, "0.0.0.0:995 and [::]:995", "POP3 over TLS listens on ", "."},
+	{"pop3-listen", K_LISTEN, "110", "POP3 listens on ", "."},
+	{"pop3s-listen", K_LISTEN, "995", "POP3 over TLS listens on ", "."},
 	{"qmqpservers", K_LIST, "No QMQP servers.", "QMQP server: ", "."},
 	{"queuelifetime", K_NUM, "604800", "Message lifetime in the queue is ", " seconds."},
-	{"rcpthosts", K_LIST, "SMTP clients may send messages to any recipient.", "SMTP clients may send messages to recipients at ", "."},
+	{"rcptcheck", K_NUM, "1", "Recipient check at RCPT time is ", " (1: local addresses that would bounce get 550; 0: off)."},
+	{"rcpthosts", K_LIST, "SMTP clients may send messages only to addresses without a domain (unlike qmail, no rcpthosts is no open relay).", "SMTP clients may send messages to recipients at ", "."},
 	{"servercert.pem", K_PEM, "No certificate: the servers offer no TLS.", "Certificate and key for the servers' TLS", "."},
-	{"smtpd-listen", K_LISTEN, "0.0.0.0:25 and [::]:25", "SMTP listens on ", "."},
+	{"smtpauth", K_PEM, "No credentials: qmail-remote never authenticates.", "Credentials for qmail-remote's AUTH (not shown)", "."},
+	{"smtpd-listen", K_LISTEN, "25", "SMTP listens on ", "."},
 	{"smtpgreeting", K_ME, 0, "SMTP greeting: 220 ", "."},
 	{"smtproutes", K_LIST, "No artificial SMTP routes.", "SMTP route: ", ""},
-	{"smtps-listen", K_LISTEN, "0.0.0.0:465 and [::]:465", "SMTP over TLS (submission) listens on ", "."},
-	{"submission-listen", K_LISTEN, "0.0.0.0:587 and [::]:587", "Submission listens on ", "."},
+	{"smtps-listen", K_LISTEN, "465", "SMTP over TLS (submission) listens on ", "."},
+	{"submission-listen", K_LISTEN, "587", "Submission listens on ", "."},
 	{"tcp.smtp", K_LIST, "No tcpserver rules for SMTP here (qmailctl cdb also looks at /etc/tcp.smtp).", "SMTP tcpserver rule: ", ""},
 	{"tcp.smtp.cdb", K_CDB, "tcp.smtp", 0, 0},
+	{"tcpremotehost", K_NUM, "0", "tcpserver looks up each SMTP client's host name in DNS: ", " (0: no, -H; 1: yes, -h)."},
 	{"timeoutconnect", K_NUM, "60", "SMTP client connection timeout is ", " seconds."},
 	{"timeoutremote", K_NUM, "1200", "SMTP client data timeout is ", " seconds."},
 	{"timeoutsmtpd", K_NUM, "1200", "SMTP server data timeout is ", " seconds."},
-	{"tlsdestinations", K_LIST, "No outbound TLS policy.", "Outbound TLS policy: ", ""},
+	{"tlsdestinations", K_LIST, "No outbound TLS policy: STARTTLS when offered (may).", "Outbound TLS policy: ", ""},
+	{"tlsserverciphers", K_STR, "OpenSSL's default", "TLS 1.2 ciphers of the servers: ", "."},
 	{"virtualdomains", K_LIST, "No virtual domains.", "Virtual domain: ", ""},
 };
 #define NCTLS (sizeof ctls / sizeof ctls[0])
@@ -93,8 +110,8 @@ static const struct ctl ctls[] = {
 static io_out out;
 static buf me = BUF_INIT;
 static int meok;          /* control/me exists */
-static int rcpthosts;     /* control/rcpthosts exists */
 static int trouble;       /* some file could not be read */
+static int single;        /* a single-user instance */
 
 static void put(const char *s) { out_puts(&out, s); }
 static void putnum(unsigned long long n) { char s[24]; out_put(&out, s, fmt_ulong(s, n)); }
@@ -139,17 +156,13 @@ static void show_list(const struct ctl *c)
 	if (r < 0) { oops(strerror(errno)); buf_free(&b); return; }
 	if (r == 0) {
 		put("(Default.) ");
-		if (!c->def && str_eq(c->name, "morercpthosts"))
-			put(rcpthosts ? "No effect." : "No rcpthosts; morercpthosts is irrelevant.");
-		else
-			put(c->def);
+		if (!c->def) put("No effect.");   /* morercpthosts */
+		else put(c->def);
 		put("\n");
 		buf_free(&b);
 		return;
 	}
 	put("\n");
-	if (str_eq(c->name, "morercpthosts") && !rcpthosts)
-		put("No rcpthosts; morercpthosts has no effect. It lists:\n");
 	for (p = 0; (p = list_next(&b, p)); ) {
 		put(c->pre);
 		safeput(p, strlen(p));
@@ -229,6 +242,10 @@ done:
 	buf_free(&b);
 }
 
+/* The listen files: a missing one means every address on the kind's
+ * port in a root instance, and off in a single-user one, whose owner may
+ * not bind ports below 1024 (c->def is the port). qmailctl reads the same
+ * files. */
 static void show_listen(const struct ctl *c)
 {
 	buf b = BUF_INIT;
@@ -236,8 +253,12 @@ static void show_listen(const struct ctl *c)
 	int r = control_readlines(&b, c->name);
 
 	if (r < 0) { oops(strerror(errno)); buf_free(&b); return; }
-	if (r == 0) { put("(Default.) "); put(c->pre); put(c->def); put(c->post); }
-	else if (!b.len) put("Off (the file is empty).");
+	if (r == 0 && single) put("(Default.) Off: a single-user instance listens only where this file says.");
+	else if (r == 0) {
+		put("(Default.) "); put(c->pre);
+		put("0.0.0.0:"); put(c->def); put(" and [::]:"); put(c->def);
+		put(" (every address, IPv4 and IPv6)"); put(c->post);
+	} else if (!b.len) put("Off (the file is empty).");
 	else {
 		put(c->pre);
 		for (p = 0; (p = list_next(&b, p)); ) {
@@ -246,18 +267,32 @@ static void show_listen(const struct ctl *c)
 		}
 		put(c->post);
 	}
-	put(" qmailctl does not start this service yet.\n");
+	if (str_start(c->name, "pop3")) put(" qmailctl does not start this service yet.");
+	put("\n");
 	buf_free(&b);
 }
 
+/* A file with secrets: only whether it is there and who may read it. For
+ * servercert.pem, qmail-mkcert's marker line says which name its
+ * self-signed certificate is for. */
 static void show_pem(const struct ctl *c)
 {
+	static const char mark[] = "# nqmail qmail-mkcert: self-signed certificate for ";
 	struct stat st;
+	buf b = BUF_INIT;
+
 	if (!exists(c->name, &st)) { put("(Default.) "); put(c->def); put("\n"); return; }
 	put(c->pre);
-	if (st.st_mode & 004) put("; warning: it is world-readable and holds the private key");
+	if (str_eq(c->name, "servercert.pem") && read_file(ctlpath(c->name), &b, CONTROL_MAX) == 0 &&
+	    b.len > sizeof mark - 1 && !memcmp(b.s, mark, sizeof mark - 1)) {
+		size_t n = byte_chr(b.s, b.len, '\n');
+		put(": self-signed by qmail-mkcert for ");
+		safeput(b.s + sizeof mark - 1, n - (sizeof mark - 1));
+	}
+	if (st.st_mode & 004) put("; warning: anyone may read it");
 	put(c->post);
 	put("\n");
+	buf_free(&b);
 }
 
 /* A cdb compiled from a text file: both or neither, and not older. */
@@ -317,6 +352,7 @@ static void settings(void)
 		put("Oops! Unable to read users/ids: "); put(strerror(errno)); put(".\n");
 		return;
 	}
+	single = ids.single;
 	put(ids.single ? "instance: single-user (every role is one uid).\n"
 	               : "instance: root (one uid for each role).\n");
 	put("user ids:");
@@ -333,7 +369,6 @@ static void settings(void)
 int main(int argc, char **argv)
 {
 	buf path = BUF_INIT, names = BUF_INIT;
-	struct stat st;
 	DIR *dir;
 	struct dirent *d;
 	size_t i, nnames = 0;
@@ -351,7 +386,6 @@ int main(int argc, char **argv)
 		out_flush(&out);
 		return EXIT_TEMP;
 	}
-	rcpthosts = exists("rcpthosts", &st);
 	for (i = 0; i < NCTLS; i++) show(&ctls[i]);
 
 	dir = opendir(nq_path(&path, "control"));

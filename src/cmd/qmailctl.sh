@@ -13,12 +13,20 @@
 # The other verbs find out how the instance was started from what runs, so
 # they work whichever way it was.
 #
-# Today the only service is qmail-send; the SMTP and POP3 services of later
-# releases are added to SERVICES (and, for their rules, to RULES).
+# The services are qmail-send and one SMTP listener for each line of
+# control/smtpd-listen, submission-listen and smtps-listen (address:port,
+# [v6address]:port; an empty file turns the kind off, a missing one means
+# 0.0.0.0 and [::] on 25, 587 and 465 in a root instance, off in a
+# single-user one). `start` (and `restart`) bring DIR/service in line with
+# those files: a service directory DIR/service/KIND-ADDR-PORT, holding a
+# run script made from DIR/boot/smtpd.run and a file `listen`, for each
+# line, and the directories of lines that went away stopped and removed.
+# The POP3 services of later releases will be added the same way.
 set -u
 
-SERVICES="qmail-send"
+SERVICES="qmail-send"   # and the SMTP listeners: see load_services
 RULES="tcp.smtp"
+KINDS="smtpd submission smtps"
 STOP_TIMEOUT=${NQ_STOP_TIMEOUT:-60}
 START_TIMEOUT=${NQ_START_TIMEOUT:-15}
 
@@ -115,7 +123,7 @@ running_mode() {
 
 # Every process that belongs to the running instance: in the process group
 # of our svscan or of a directly started service, running a daemon from
-# DIR/bin, or a supervise/multilog/svscan working in DIR. Not this script,
+# DIR/bin, or a supervise/multilog/svscan/tcpserver working in DIR. Not this script,
 # and not the programs users and administrators run themselves (a
 # qmail-inject outside the services is none of stop's business).
 instance_pids() {
@@ -135,7 +143,7 @@ instance_pids() {
 			if (a[4] == "cwd") { incwd[p] = 1; next }
 			if (substr(target, 1, length(dir) + 5) != dir "/bin/") next
 			name = substr(target, length(dir) + 6); sub(/ \(deleted\)$/, "", name)
-			if (name !~ /^(qmail-inject|sendmail|qmail-queue|qmail-qread|qmail-qstat|qmail-showctl|qmail-tcpok|qmail-tcpto|maildirmake|qmail-newu|qmail-newmrh|qmail-pw2u)$/)
+			if (name !~ /^(qmail-inject|sendmail|qmail-queue|qmail-qread|qmail-qstat|qmail-showctl|qmail-tcpok|qmail-tcpto|maildirmake|qmail-newu|qmail-newmrh|qmail-pw2u|qmail-vuser|newaliases)$/)
 				daemon[p] = 1
 			next
 		}
@@ -144,7 +152,7 @@ instance_pids() {
 			for (i = 1; i <= n; i++) {
 				if (pid[i] == self || st[i] ~ /^Z/) continue   # zombies wait to be reaped
 				if (index(groups, " " pgid[i] " ") || daemon[pid[i]] ||
-				    (comm[i] ~ /^(svscan|supervise|multilog|readproctitle)$/ && incwd[pid[i]]))
+				    (comm[i] ~ /^(svscan|supervise|multilog|readproctitle|tcpserver)$/ && incwd[pid[i]]))
 					print pid[i]
 			}
 		}'
@@ -187,6 +195,190 @@ tail_log() {
 	[ -f "$f" ] && { echo "$me: last lines of $f:" >&2; tail -n 5 "$f" >&2; }
 }
 
+# --- the SMTP listeners -------------------------------------------------------
+
+root_instance() { [ "$(stat -c %u "$DIR")" = 0 ]; }
+
+kind_port() {
+	case $1 in smtpd) echo 25 ;; submission) echo 587 ;; smtps) echo 465 ;; esac
+}
+
+# IPv6 is there when the kernel lists an IPv6 address; with bindv6only 0
+# (Linux's default) a tcpserver on [::] also takes IPv4 connections, and a
+# second one on 0.0.0.0 and the same port could not bind.
+have_ipv6() { grep -q . /proc/net/if_inet6 2>/dev/null; }
+dualstack() { [ "$(cat /proc/sys/net/ipv6/bindv6only 2>/dev/null)" = 0 ]; }
+
+# listen_lines KIND: the lines of control/KIND-listen (comments and blank
+# lines left out), or the default when the file is missing.
+listen_lines() {
+	f="$DIR/control/$1-listen"
+	if [ -e "$f" ]; then
+		[ -r "$f" ] || { echo "$me: unable to read $f" >&2; return 1; }
+		sed -e 's/[[:space:]]*$//' -e '/^#/d' -e '/^$/d' "$f"
+	elif root_instance; then
+		echo "0.0.0.0:$(kind_port "$1")"
+		if have_ipv6; then echo "[::]:$(kind_port "$1")"; fi
+	fi
+}
+
+# parse_listen KIND LINE: prints "NAME ADDR PORT IFACE" (ADDR as tcpserver
+# takes it, IFACE - when none), or says what is wrong and fails. Only
+# numeric addresses: tcpserver would look a name up in DNS.
+parse_listen() {
+	k=$1 l=$2 iface=-
+	case "$l" in
+	\[*\]:*)
+		a=${l#\[}; a=${a%%\]:*}; port=${l##*\]:}
+		case "$a" in *%*) iface=${a#*%}; a=${a%%\%*} ;; esac
+		case "$a" in *:*) ;; *) a= ;; esac
+		case "$a" in ''|*[!0-9A-Fa-f:.]*) a= ;; esac
+		case "$iface" in ''|*[!A-Za-z0-9_.-]*) a= ;; esac
+		[ -n "$a" ] || { echo "$me: control/$k-listen: $l: not an IPv6 address in brackets" >&2; return 1; }
+		id=$a; [ "$iface" = - ] || id="$a%$iface"
+		case "$a" in *[!0:]*) ;; *) a=::0; id=:: ;; esac ;;   # tcpserver wants :: as ::0
+	*:*:*)
+		echo "$me: control/$k-listen: $l: write an IPv6 address as [address]:port" >&2; return 1 ;;
+	*:*)
+		a=${l%:*}; port=${l##*:}; id=$a
+		ok=1
+		case "$a" in ''|*[!0-9.]*|.*|*.|*..*) ok=0 ;; esac
+		if [ $ok = 1 ]; then
+			n=0
+			for o in $(echo "$a" | tr . ' '); do
+				n=$((n + 1))
+				[ ${#o} -le 3 ] && [ "$o" -le 255 ] || ok=0
+			done
+			[ $n = 4 ] || ok=0
+		fi
+		[ $ok = 1 ] || { echo "$me: control/$k-listen: $l: not an IPv4 address" >&2; return 1; } ;;
+	*)
+		echo "$me: control/$k-listen: $l: not address:port" >&2; return 1 ;;
+	esac
+	case "$port" in ''|*[!0-9]*) port=0 ;; esac
+	if [ ${#port} -gt 5 ] || [ "$port" -lt 1 ] || [ "$port" -gt 65535 ]; then
+		echo "$me: control/$k-listen: $l: not a port from 1 to 65535" >&2; return 1
+	fi
+	echo "$k-$id-$port $a $port $iface"
+}
+
+# smtp_wanted: one line "NAME KIND ADDR PORT IFACE LISTEN" for each listener
+# the control files ask for, duplicates left out.
+smtp_wanted() {
+	for k in $KINDS; do
+		lines=$(listen_lines "$k") || return 1
+		parsed=""
+		for l in $lines; do
+			p=$(parse_listen "$k" "$l") || return 1
+			parsed="$parsed$p $l
+"
+		done
+		# [::]:P also takes IPv4 on a dual-stack kernel: 0.0.0.0:P beside
+		# it is served by the same tcpserver.
+		if dualstack; then
+			for p in $(printf '%s' "$parsed" | awk '$2 == "::0" { print $3 }'); do
+				if printf '%s' "$parsed" | grep -q "^$k-0\.0\.0\.0-$p "; then
+					parsed=$(printf '%s' "$parsed" | grep -v "^$k-0\.0\.0\.0-$p ")
+					parsed="$parsed
+"
+				fi
+			done
+		fi
+		printf '%s' "$parsed" | awk -v k="$k" 'NF && !seen[$1]++ { print $1, k, $2, $3, $4, $5 }'
+	done
+}
+
+# The SMTP service directories qmailctl made (they hold a file `listen`).
+smtp_present() {
+	for d in "$DIR"/service/*; do
+		[ -f "$d/listen" ] && [ -f "$d/run" ] || continue
+		case "${d##*/}" in smtpd-*|submission-*|smtps-*) echo "${d##*/}" ;; esac
+	done
+}
+
+load_services() { SERVICES="qmail-send $(smtp_present | tr '\n' ' ')"; }
+
+# gen TEMPLATE DEST NAME KIND ADDR PORT IFACE LISTEN: DEST from TEMPLATE,
+# unless the administrator took the "generated by qmailctl" line out.
+gen() {
+	if [ -f "$2" ] && ! sed -n 2p "$2" | grep -q '^# generated by qmailctl'; then
+		return 0
+	fi
+	i=$7; [ "$i" != - ] || i=
+	sed -e "s|@NAME@|$3|g" -e "s|@KIND@|$4|g" -e "s|@ADDR@|$5|g" -e "s|@PORT@|$6|g" \
+		-e "s|@IFACE@|$i|g" -e "s|@LISTEN@|$8|g" "$1" > "$2.tmp" &&
+		chmod 755 "$2.tmp" && mv -f "$2.tmp" "$2"
+}
+
+# make_service NAME KIND ADDR PORT IFACE LISTEN: DIR/service/NAME with its
+# run and log/run scripts, and DIR/log/NAME for multilog. A new directory
+# is built under a name svscan ignores and renamed into place complete.
+make_service() {
+	for t in smtpd.run smtpd.log.run; do
+		[ -f "$DIR/boot/$t" ] || { echo "$me: $DIR/boot/$t is missing: run setup again" >&2; return 1; }
+	done
+	sd="$DIR/service/$1"
+	if [ -d "$sd" ]; then new=$sd; else new="$DIR/service/.new.$1"; rm -rf "$new"; fi
+	mkdir -p "$new/log" && chmod 755 "$new" "$new/log" || return 1
+	gen "$DIR/boot/smtpd.run" "$new/run" "$@" || return 1
+	gen "$DIR/boot/smtpd.log.run" "$new/log/run" "$@" || return 1
+	printf '%s %s\n' "$2" "$6" > "$new/listen" || return 1
+	logd="$DIR/log/$1"
+	if [ ! -d "$logd" ]; then
+		mkdir -p "$logd" || return 1
+		# multilog writes as qmaill: the log directory is qmail-send's twin.
+		chown --reference="$DIR/log/qmail-send" "$logd" 2>/dev/null
+		chmod 755 "$logd"
+	fi
+	[ "$new" = "$sd" ] || mv "$new" "$sd" || return 1
+}
+
+# retire NAME: stop a listener no control file asks for and remove its
+# directory. Under daemontools the directory is first renamed so svscan
+# does not start it again.
+retire() {
+	sd="$DIR/service/$1"
+	say "$1 is no longer in control/${1%%-*}-listen: stopping and removing it"
+	if p=$(direct_pid "$1"); then
+		kill -TERM "$p" 2>/dev/null
+		waitfor 10 sh -c '! kill -0 "$1" 2>/dev/null' sh "$p" || kill -KILL "$p" 2>/dev/null
+	fi
+	if command -v svok >/dev/null 2>&1 && { svok "$sd" 2>/dev/null || svok "$sd/log" 2>/dev/null; }; then
+		gone="$DIR/service/.gone.$1.$$"
+		mv "$sd" "$gone" || return 1
+		svc -dx "$gone" "$gone/log" 2>/dev/null
+		waitfor 10 sh -c '! svok "$1" 2>/dev/null && ! svok "$1/log" 2>/dev/null' sh "$gone" ||
+			say "supervise for $1 did not exit"
+		sd=$gone
+	fi
+	rm -rf "$sd"
+}
+
+# sync_smtp: DIR/service holds exactly the listeners the control files ask for.
+sync_smtp() {
+	want=$(smtp_wanted) || return 1
+	names=" $(printf '%s\n' "$want" | awk 'NF { print $1 }' | tr '\n' ' ') "
+	for s in $(smtp_present); do
+		case "$names" in *" $s "*) ;; *) retire "$s" ;; esac
+	done
+	printf '%s\n' "$want" | while read -r n k a p i l; do
+		[ -n "$n" ] || continue
+		make_service "$n" "$k" "$a" "$p" "$i" "$l" || { echo "$me: unable to set up $DIR/service/$n" >&2; exit 1; }
+	done || return 1
+	load_services
+}
+
+# tcp.smtp written but never compiled, or changed since: compile it now,
+# since the listeners would otherwise run with old rules or none.
+rules_fresh() {
+	for r in $RULES; do
+		src=$(rules_source "$r") || continue
+		cdb="$DIR/control/$r.cdb"
+		if [ ! -f "$cdb" ] || [ "$src" -nt "$cdb" ]; then compile_rules "$r" || return 1; fi
+	done
+	return 0
+}
+
 # --- starting and stopping --------------------------------------------------
 
 start_svscan() {
@@ -210,37 +402,74 @@ start_direct() {
 	waitfor 5 directup "$s" || { tail_log "$s"; die 111 "$s did not start"; }
 }
 
-# stable S: supervise's child for S is the same live process a second
-# later (a run script that keeps failing gets a new pid every second); for
-# qmail-send, the queue manager itself runs.
-stable() {
-	p1=$(svpid "$1")
-	[ -n "$p1" ] || { sleep 1; return 1; }
-	sleep 1
-	[ "$(svpid "$1")" = "$p1" ] && kill -0 "$p1" 2>/dev/null || return 1
-	[ "$1" != qmail-send ] || send_runs
+# pidof_list S LIST: the pid recorded for service S in "S=PID ..." LIST
+pidof_list() {
+	for e in $2; do [ "${e%=*}" = "$1" ] && { echo "${e#*=}"; return; }; done
 }
 
-# wait_started S: the service has stayed up for a second
+# wait_started: every service has stayed up for a second. Under
+# daemontools, supervise's child must be the same live process a second
+# later (a run script that keeps failing gets a new pid every second); for
+# qmail-send, the queue manager itself must run. All services are watched
+# at once, so starting many listeners takes no longer than starting one.
 wait_started() {
-	s=$1
 	case $(running_mode) in
 	daemontools)
+		pending=$SERVICES
 		n=$START_TIMEOUT
-		while [ "$n" -gt 0 ]; do
-			if stable "$s"; then say "$s: up"; return 0; fi
+		while [ -n "$pending" ] && [ "$n" -gt 0 ]; do
+			before=""
+			for s in $pending; do before="$before $s=$(svpid "$s")"; done
+			sleep 1
+			left=""
+			for s in $pending; do
+				p1=$(pidof_list "$s" "$before")
+				if [ -n "$p1" ] && [ "$(svpid "$s")" = "$p1" ] && kill -0 "$p1" 2>/dev/null &&
+				   { [ "$s" != qmail-send ] || send_runs; }; then
+					say "$s: up"
+				else
+					left="$left $s"
+				fi
+			done
+			pending=$left
 			n=$((n - 1))
 		done
-		tail_log "$s"
-		echo "$me: $s did not stay up; supervise keeps trying (qmailctl stop gives up)" >&2
+		[ -z "$pending" ] && return 0
+		for s in $pending; do
+			tail_log "$s"
+			echo "$me: $s did not stay up; supervise keeps trying (qmailctl stop gives up)" >&2
+		done
 		return 1 ;;
 	direct)
 		sleep 1
-		if directup "$s"; then say "$s: up (pid $(direct_pid "$s"))"; return 0; fi ;;
+		rc=0
+		for s in $SERVICES; do
+			if directup "$s"; then
+				say "$s: up (pid $(direct_pid "$s"))"
+			else
+				tail_log "$s"
+				echo "$me: $s did not stay up" >&2
+				rc=1
+			fi
+		done
+		return $rc ;;
 	esac
-	tail_log "$s"
-	echo "$me: $s did not stay up" >&2
+	echo "$me: nothing runs" >&2
 	return 1
+}
+
+# supervise_up S: wait for supervise to pick up S (svscan looks for new
+# service directories every five seconds), then tell it to run S.
+supervise_up() {
+	if ! waitfor 10 supervised "$1"; then
+		if [ -z "$(svscan_pid)" ]; then
+			echo "$me: $DIR/service/$1 is not supervised: the svscan that runs this instance does not watch $DIR/service (link the directory where it looks)" >&2
+		else
+			echo "$me: supervise did not start for $1 (see $DIR/log/svscan.log)" >&2
+		fi
+		return 1
+	fi
+	svc -u "$DIR/service/$1" "$DIR/service/$1/log"
 }
 
 do_start() {
@@ -249,24 +478,23 @@ do_start() {
 	if [ ! -s "$DIR/control/me" ] && [ ! -s "$DIR/control/locals" ]; then
 		die 111 "$DIR/control/me is missing: run $DIR/bin/config-fast FQDN (or $DIR/bin/config) first"
 	fi
+	rules_fresh || die 111 "the tcpserver rules could not be compiled"
+	sync_smtp || die 111 "the SMTP services could not be set up; nothing started"
+	rc=0
 	case $(running_mode) in
 	daemontools)
-		for s in $SERVICES; do svc -u "$DIR/service/$s" "$DIR/service/$s/log"; done ;;
+		for s in $SERVICES; do supervise_up "$s" || rc=111; done ;;
 	direct)
 		for s in $SERVICES; do directup "$s" || start_direct "$s"; done ;;
 	none)
 		if have_daemontools; then
 			start_svscan
-			for s in $SERVICES; do
-				waitfor 10 supervised "$s" || die 111 "supervise did not start for $s (see $DIR/log/svscan.log)"
-				svc -u "$DIR/service/$s" "$DIR/service/$s/log"
-			done
+			for s in $SERVICES; do supervise_up "$s" || rc=111; done
 		else
 			for s in $SERVICES; do start_direct "$s"; done
 		fi ;;
 	esac
-	rc=0
-	for s in $SERVICES; do wait_started "$s" || rc=111; done
+	wait_started || rc=111
 	return $rc
 }
 
@@ -300,7 +528,9 @@ do_stop() {
 			p=$(direct_pid "$s") || continue
 			say "stopping $s"
 			kill -TERM "$p" 2>/dev/null
-			for q in $(send_pids); do kill -TERM "$q" 2>/dev/null; done
+			if [ "$s" = qmail-send ]; then
+				for q in $(send_pids); do kill -TERM "$q" 2>/dev/null; done
+			fi
 			waitfor "$STOP_TIMEOUT" sh -c '! kill -0 "$1" 2>/dev/null' sh "$p" ||
 				{ say "$s ignored TERM; killing it"; kill -KILL -- "-$p" 2>/dev/null; }
 			rm -f "$DIR/service/$s/direct.pid"
@@ -334,18 +564,46 @@ do_restart() {
 	case $(running_mode) in
 	daemontools)
 		rc=0
+		rules_fresh || rc=111
+		before=" $SERVICES "
+		sync_smtp || die 111 "the SMTP services could not be set up"
+		olds=""
 		for s in $SERVICES; do
-			say "restarting $s"
-			old=$(svpid "$s")
-			svc -t "$DIR/service/$s"
-			svc -u "$DIR/service/$s"
-			waitfor "$STOP_TIMEOUT" newpid "$s" "$old" || { echo "$me: $s did not stop" >&2; rc=111; continue; }
-			wait_started "$s" || rc=111
+			case "$before" in
+			*" $s "*)
+				if supervised "$s"; then
+					say "restarting $s"
+					olds="$olds $s=$(svpid "$s")"
+					svc -t "$DIR/service/$s"
+					svc -u "$DIR/service/$s"
+					continue
+				fi ;;
+			esac
+			supervise_up "$s" || rc=111
 		done
+		for e in $olds; do
+			waitfor "$STOP_TIMEOUT" newpid "${e%=*}" "${e#*=}" || { echo "$me: ${e%=*} did not stop" >&2; rc=111; }
+		done
+		wait_started || rc=111
 		return $rc ;;
 	*)
 		do_stop
 		do_start ;;
+	esac
+}
+
+# restart_one S: stop and start one running service (after its rules
+# file appeared, which its tcpserver was started without).
+restart_one() {
+	case $(running_mode) in
+	daemontools)
+		supervised "$1" && svc -t "$DIR/service/$1" ;;
+	direct)
+		if p=$(direct_pid "$1"); then
+			kill -TERM "$p" 2>/dev/null
+			waitfor 10 sh -c '! kill -0 "$1" 2>/dev/null' sh "$p" || kill -KILL -- "-$p" 2>/dev/null
+			start_direct "$1"
+		fi ;;
 	esac
 }
 
@@ -382,6 +640,10 @@ do_stat() {
 	mode=$(running_mode)
 	rc=0
 	for s in $SERVICES; do
+		if [ -f "$DIR/service/$s/listen" ]; then
+			read -r k l < "$DIR/service/$s/listen"
+			echo "$s: $k listener on $l"
+		fi
 		case $mode in
 		daemontools)
 			svstat "$DIR/service/$s" "$DIR/service/$s/log"
@@ -396,6 +658,11 @@ do_stat() {
 			echo "$DIR/service/$s: down (not started)"; rc=3 ;;
 		esac
 	done
+	if want=$(smtp_wanted 2>/dev/null); then
+		w=$(printf '%s\n' "$want" | awk 'NF { print $1 }' | sort | tr '\n' ' ')
+		h=$(smtp_present | sort | tr '\n' ' ')
+		[ "$w" = "$h" ] || echo "the *-listen files ask for other SMTP listeners: qmailctl restart applies them"
+	fi
 	pids=$(instance_pids)
 	if [ -n "$pids" ]; then
 		echo "processes:"
@@ -418,25 +685,49 @@ do_flush() {
 	signal_send -a ALRM "flushed the timeout table and sent ALRM to qmail-send"
 }
 
+# rules_source R: the rules file R (tcp.smtp): control/R, else /etc/R
+rules_source() {
+	for f in "$DIR/control/$1" "/etc/$1"; do
+		[ -f "$f" ] && { echo "$f"; return 0; }
+	done
+	return 1
+}
+
+# compile_rules R: tcprules turns the rules file into control/R.cdb, which
+# the run scripts give tcpserver (-x); the old cdb stays when it fails.
+compile_rules() {
+	src=$(rules_source "$1") || return 0
+	cdb="$DIR/control/$1.cdb"
+	# Some lines send tcprules into an endless loop: bound its time.
+	if timeout 60 tcprules "$cdb" "$cdb.tmp" < "$src"; then
+		chmod 644 "$cdb"
+		say "rebuilt $cdb from $src"
+	else
+		rm -f "$cdb.tmp"
+		echo "$me: tcprules failed on $src" >&2
+		return 1
+	fi
+}
+
 # cdb: rebuild every compiled table from its source
 do_cdb() {
 	rc=0
 	for r in $RULES; do
-		src=""
-		for f in "$DIR/control/$r" "/etc/$r"; do
-			[ -f "$f" ] && { src=$f; break; }
-		done
-		if [ -z "$src" ]; then
+		if ! rules_source "$r" >/dev/null; then
 			say "no $r ($DIR/control/$r or /etc/$r): skipped"
 			continue
 		fi
-		# Some lines send tcprules into an endless loop: bound its time.
-		if timeout 60 tcprules "$src.cdb" "$src.cdb.tmp" < "$src"; then
-			chmod 644 "$src.cdb"
-			say "rebuilt $src.cdb"
-		else
-			rm -f "$src.cdb.tmp"
-			echo "$me: tcprules failed on $src" >&2; rc=111
+		had=0; [ -f "$DIR/control/$r.cdb" ] && had=1
+		compile_rules "$r" || { rc=111; continue; }
+		# A listener started while there was no cdb runs without -x.
+		if [ $had = 0 ] && [ "$r" = tcp.smtp ]; then
+			for s in $SERVICES; do
+				case "$s" in
+				smtpd-*) directup "$s" || supervised "$s" || continue
+					say "restarting $s for the new rules"
+					restart_one "$s" ;;
+				esac
+			done
 		fi
 	done
 	if [ -f "$DIR/users/assign" ]; then
@@ -453,12 +744,15 @@ do_cdb() {
 usage() {
 	cat <<EOF
 usage: qmailctl VERB    (instance $DIR)
-  start     start the services (svscan on service/ when daemontools is installed)
+  start     start qmail-send and the SMTP listeners of control/*-listen
+            (svscan on service/ when daemontools is installed)
   stop      stop them; nothing of the instance is left running
-  restart   stop and start again (under daemontools: svc -t)
+  restart   stop and start again (under daemontools: svc -t), applying
+            changed *-listen files
   stat      what runs, under which uid, and the queue's size (also: status)
-  pause     stop qmail-send from delivering (SIGSTOP)
-  cont      let it deliver again (SIGCONT)
+  pause     stop qmail-send from delivering and the listeners from
+            accepting (SIGSTOP)
+  cont      let them continue (SIGCONT)
   doqueue   clear the remote timeout table, then retry every message now (ALRM)
   alrm      the same as doqueue
   flush     the same as doqueue
@@ -478,6 +772,7 @@ start|stop|restart|stat|status|pause|cont|doqueue|alrm|flush|hup|reload|queue|cd
 	owner_check "$@" ;;
 *) echo "$me: unknown verb: $1" >&2; usage >&2; exit 100 ;;
 esac
+load_services
 case "$1" in
 start)   do_start ;;
 stop)    do_stop ;;

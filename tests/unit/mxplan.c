@@ -80,8 +80,8 @@ int main(void)
 	for (i = 0; i < 64; i++) {
 		l.n = 2;
 		l.mx[0].pref = l.mx[1].pref = 10;
-		strcpy(l.mx[0].name, "a");
-		strcpy(l.mx[1].name, "b");
+		memcpy(l.mx[0].name, "a", 2);
+		memcpy(l.mx[1].name, "b", 2);
 		mxplan_order(&l, (unsigned long)i * 2654435761UL);
 		seen[l.mx[0].name[0] == 'b']++;
 	}

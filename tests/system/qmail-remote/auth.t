@@ -26,7 +26,7 @@ try:
     cert = make_cert(certs, "smart", ["smart.test"], self_signed=True)
     with Instance(t, name="example.test") as q, Dns(["host-record=smart.test,127.0.0.76"]) as d:
         q.control("dnsservers", d.server_line())
-        q.control("smtproutes", ":smart.test:2587")
+        q.control("smtproutes", ":smart.test:2587")   # relays on their own ports
         q.control("authsenders", "@boss.test:[127.0.0.77]:2588\nfree@boss.test:smart.test:2587\n")
         q.write("control/smtpauth", "smart.test:joe:s3cret:with:colons\n@boss.test:boss:b0ss\n", mode=0o600,
                 owner="qmailr" if q.mode == "root" else None)

@@ -10,7 +10,7 @@ import os, re, signal, sys, time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from nqtest import Tap, Instance
-from remotelib import Sink, Dns
+from remotelib import Sink, Dns, MXROUTE
 
 t = Tap()
 N = 500
@@ -28,6 +28,7 @@ def subjects(s):
 with Instance(t, name="example.test") as q, Dns(["mx-host=far.test,mx.far.test,10", "host-record=mx.far.test,127.0.0.100"]) as d:
     q.control("dnsservers", d.server_line())
     q.control("concurrencyremote", "40")
+    q.control("smtproutes", MXROUTE)
     with Sink("127.0.0.100", final="250 ok") as s:
         for i in range(N):
             if q.queue("Subject: crash %d\n\nbody %d\n" % (i, i), "joe@example.test", ["r%d@far.test" % (i % 7)]) != 0:

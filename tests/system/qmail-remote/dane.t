@@ -14,7 +14,7 @@ import os, shutil, sys, tempfile
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from nqtest import Tap, Instance
-from remotelib import Sink, SignedZone, remote, make_ca, make_cert, spki_sha256, cert_sha256
+from remotelib import Sink, SignedZone, remote, make_ca, make_cert, spki_sha256, cert_sha256, PORT, MXROUTE
 
 t = Tap()
 if not shutil.which("unbound") or not shutil.which("ldns-signzone"):
@@ -39,13 +39,16 @@ try:
         f.write(open(ca).read())        # the chain ends with the trust anchor
     h_ee = spki_sha256(os.path.join(certs, "ee.crt"))
     h_ca = cert_sha256(ca)
-    recs = ["@ IN MX 10 mx", "mx IN A 127.0.0.110", "_25._tcp.mx IN TLSA 3 1 1 " + h_ee,
-            "bad IN MX 10 mxbad", "mxbad IN A 127.0.0.111", "_25._tcp.mxbad IN TLSA 3 1 1 " + "00" * 32,
+    # TLSA names carry the port: the sinks' (see remotelib.py)
+    P = "_%d._tcp." % PORT
+    recs = ["@ IN MX 10 mx", "mx IN A 127.0.0.110", P + "mx IN TLSA 3 1 1 " + h_ee,
+            "bad IN MX 10 mxbad", "mxbad IN A 127.0.0.111", P + "mxbad IN TLSA 3 1 1 " + "00" * 32,
             "none IN MX 10 mxnone", "mxnone IN A 127.0.0.112",
-            "bogus IN MX 10 mxbogus", "mxbogus IN A 127.0.0.113", "_25._tcp.mxbogus IN TLSA 3 1 1 " + h_ee,
-            "ta IN MX 10 mxta", "mxta IN A 127.0.0.114", "_25._tcp.mxta IN TLSA 2 0 1 " + h_ca]
-    with Instance(t, name="example.test") as q, SignedZone("dane.test", recs, corrupt=("_25._tcp.mxbogus",)) as z:
+            "bogus IN MX 10 mxbogus", "mxbogus IN A 127.0.0.113", P + "mxbogus IN TLSA 3 1 1 " + h_ee,
+            "ta IN MX 10 mxta", "mxta IN A 127.0.0.114", P + "mxta IN TLSA 2 0 1 " + h_ca]
+    with Instance(t, name="example.test") as q, SignedZone("dane.test", recs, corrupt=(P + "mxbogus",)) as z:
         q.control("dnsservers", z.server_line())
+        q.control("smtproutes", MXROUTE)
         q.control("tlsdestinations", ":dane")
         with Sink("127.0.0.110", cert=ee) as s:
             reps, _ = remote(q, "dane.test", "joe@example.test", ["a@dane.test"], MSG)
@@ -78,6 +81,7 @@ try:
     # the same zone through a resolver that does not validate: no AD
     with Instance(t, name="example.test") as q, SignedZone("dane.test", recs, anchor=False) as z:
         q.control("dnsservers", z.server_line())
+        q.control("smtproutes", MXROUTE)
         q.control("tlsdestinations", ":dane")
         with Sink("127.0.0.111", cert=ee) as s:
             reps, _ = remote(q, "bad.dane.test", "joe@example.test", ["a@bad.dane.test"], MSG)

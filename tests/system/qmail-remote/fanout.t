@@ -9,7 +9,7 @@ import os, re, sys, time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from nqtest import Tap, Instance
-from remotelib import Sink, Dns
+from remotelib import Sink, Dns, MXROUTE
 
 t = Tap()
 N, DOMS = 1000, 10
@@ -22,6 +22,7 @@ refuse = lambda a: "550 5.1.1 unknown" if a in ("u7@d7.test", "u13@d3.test") els
 with Instance(t, name="example.test") as q, Dns(dns) as d:
     q.control("dnsservers", d.server_line())
     q.control("concurrencyremote", "120")
+    q.control("smtproutes", MXROUTE)
     q.maildirmake("alias/joebox")
     q.write("alias/.qmail-joe", "./joebox/\n")
     sinks = [Sink("127.0.0.%d" % (90 + i), rcpt=refuse).start() for i in range(DOMS)]

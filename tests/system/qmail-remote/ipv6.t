@@ -10,7 +10,7 @@ import json, os, subprocess, sys, time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from nqtest import Tap, Instance, IS_ROOT
-from remotelib import Dns, Sink, remote
+from remotelib import Dns, Sink, remote, PORT
 
 t = Tap()
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -72,6 +72,7 @@ try:
     with Instance(t, name="example.test") as q, Dns(DNS) as d:
         q.control("dnsservers", d.server_line())
         q.control("outgoingip6", "[%s]" % mine)
+        q.control("smtproutes", "dual.test::%d" % PORT)     # port 25 is only the namespace's
         reps, _ = remote(q, "v6.test", "joe@example.test", ["a@v6.test"], "Subject: six\n\nover IPv6\n")
         t.eq([l for l, _ in reps], ["r", "K"], "delivered over IPv6", reps)
         t.ok(reps and reps[-1][1].startswith(theirs + " accepted message."), "the report names the IPv6 address", reps)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # Postfix from Debian as the real receiving MTA (issue 5): a private
 # Postfix instance (postfix -c, its own directories; /etc/postfix is never
-# touched) listens on 127.0.0.80:25 with a virtual mailbox domain
+# touched) listens on 127.0.0.80 (port 2525, see remotelib.py) with a virtual mailbox domain
 # pf.test, found through dnsmasq's MX. Through qmail-send and
 # qmail-rspawn: mail lands in Postfix's Maildir with our bytes, over
 # STARTTLS verified against the test's CA (tlsdestinations verify), with
@@ -12,7 +12,7 @@ import glob, os, pwd, re, shutil, subprocess, sys, tempfile, time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from nqtest import Tap, Instance, IS_ROOT
-from remotelib import Dns, make_ca, make_cert
+from remotelib import Dns, make_ca, make_cert, PORT
 
 t = Tap()
 if not IS_ROOT or not shutil.which("postfix"):
@@ -66,22 +66,23 @@ smtputf8_enable = yes
     with open(os.path.join(D, "conf", "vmailbox"), "w") as f:
         f.write("user@pf.test pf.test/user/\nother@pf.test pf.test/other/\n")
     master = open("/etc/postfix/master.cf").read()
-    master = re.sub(r"(?m)^smtp\s+inet\s.*$", "127.0.0.80:smtp inet n - n - - smtpd", master)
+    master = re.sub(r"(?m)^smtp\s+inet\s.*$", "127.0.0.80:%d inet n - n - - smtpd" % PORT, master)
     with open(os.path.join(D, "conf", "master.cf"), "w") as f:
         f.write(master)
     r = postfix("start")
     up = False
     for _ in range(50):
-        if subprocess.run(["ss", "-ltn", "src", "127.0.0.80:25"], capture_output=True).stdout.count(b"LISTEN"):
+        if subprocess.run(["ss", "-ltn", "src", "127.0.0.80:%d" % PORT], capture_output=True).stdout.count(b"LISTEN"):
             up = True
             break
         time.sleep(0.1)
-    t.ok(up, "private Postfix listening on 127.0.0.80:25", r.stdout)
+    t.ok(up, "private Postfix listening on 127.0.0.80:%d" % PORT, r.stdout)
 
     with Instance(t, name="example.test") as q, Dns(["mx-host=pf.test,mx.pf.test,10", "host-record=mx.pf.test,127.0.0.80"]) as d:
         q.control("dnsservers", d.server_line())
         q.control("tlsdestinations", "pf.test:verify:" + ca)
         q.control("outgoingip", "127.0.0.81")
+        q.control("smtproutes", "pf.test::%d" % PORT)   # MX, on Postfix's port
         q.maildirmake("alias/joebox")
         q.write("alias/.qmail-joe", "./joebox/\n")
         q.start()
@@ -109,7 +110,7 @@ smtputf8_enable = yes
 finally:
     postfix("stop")
     for _ in range(50):
-        if not subprocess.run(["ss", "-ltn", "src", "127.0.0.80:25"], capture_output=True).stdout.count(b"LISTEN"):
+        if not subprocess.run(["ss", "-ltn", "src", "127.0.0.80:%d" % PORT], capture_output=True).stdout.count(b"LISTEN"):
             break
         time.sleep(0.1)
     shutil.rmtree(D, ignore_errors=True)

@@ -1,6 +1,12 @@
 """remotelib: peers for qmail-remote's tests: scripted SMTP sinks and a
 dnsmasq on loopback.
 
+Sinks listen on PORT (2525), not 25: other tests start qmail-smtpd on
+*:25 through qmailctl at the same time, and a wildcard listener there
+would take (or refuse) our connections. The tests route every MX lookup
+to that port with control/smtproutes's "::2525" (MX, another port);
+MXROUTE is that line.
+
     sink = Sink("127.0.0.12")                # port 25 by default
     sink.start()
     ... deliver ...
@@ -20,6 +26,8 @@ tests never touch the machine's resolver.
 import os, socket, ssl, subprocess, tempfile, threading, time, base64, signal
 
 
+PORT = 2525
+MXROUTE = "::%d" % PORT
 LIVE = []   # sinks started and not stopped
 
 
@@ -47,7 +55,7 @@ class Session:
 
 
 class Sink:
-    def __init__(self, host, port=25, greeting="220 sink.test ESMTP", ext=("PIPELINING", "SIZE 10000000", "8BITMIME"),
+    def __init__(self, host, port=PORT, greeting="220 sink.test ESMTP", ext=("PIPELINING", "SIZE 10000000", "8BITMIME"),
                  mail=None, rcpt=None, data="354 go ahead", final="250 ok: queued as 1234",
                  helo=None, ehlo=None, silent=False, slow=0, drop_in_data=False, cert=None,
                  starttls_inject=False, auth=None, tls_ext=None, delay_mail=0.0, quit_delay=0, tls_fail=False, auth_mechs="PLAIN LOGIN"):

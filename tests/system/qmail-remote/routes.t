@@ -1,19 +1,21 @@
 #!/usr/bin/env python3
 # Where qmail-remote delivers (qmail-remote(8), qmail-control(5)):
 # control/smtproutes (a relay with a port, an address relay, ".suffix"
-# for subdomains only, the ":relay" catch-all, "domain:" for plain MX,
-# longest match first, a relay on our own address allowed); MX records in
+# for subdomains only, the ":relay" catch-all, "domain::port" for MX on
+# another port, longest match first, a relay on our own address
+# allowed); MX records in
 # preference order with random choice among equal ones; the implicit MX
 # (A/AAAA of the domain); an exchanger reached through a CNAME; AAAA
 # tried before A; null MX (RFC 7505), NXDOMAIN (permanent) and SERVFAIL
 # (temporary); qmail's rule for MX records that are ourselves (127.0.0.1
 # and ::1 are ours): they and worse ones are dropped, and when nothing is
-# left the message fails with #5.4.6. Sinks on 127.0.0.30-39, dnsmasq.
+# left the message fails with #5.4.6. Sinks on 127.0.0.30-39 port 2525
+# (MX lookups are routed there by "::2525"), dnsmasq.
 import os, sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from nqtest import Tap, Instance
-from remotelib import Sink, Dns, remote, free_tcp_port
+from remotelib import Sink, Dns, remote, free_tcp_port, PORT, MXROUTE
 
 t = Tap()
 MSG = "Subject: r\n\nx\n"
@@ -44,13 +46,13 @@ with Instance(t, name="example.test") as q, Dns(DNS, servfail=("broken.test",)) 
     q.control("dnsservers", d.server_line())
     selfport = free_tcp_port("127.0.0.1")
     q.control("smtproutes", "\n".join([
-        "far.test:[127.0.0.33]:2525",
-        ".sub.test:relay.test",
-        "direct.test:",
+        "far.test:[127.0.0.33]:2626",
+        ".sub.test:relay.test:%d" % PORT,
+        "direct.test::%d" % PORT,
         "selfrelay.test:[127.0.0.1]:%d" % selfport,
-        ":[127.0.0.34]",
+        ":[127.0.0.34]:%d" % PORT,
     ]))
-    with Sink("127.0.0.33", port=2525) as s:
+    with Sink("127.0.0.33", port=2626) as s:
         reps, _ = remote(q, "far.test", "joe@example.test", ["a@far.test"], MSG)
         t.ok(lets(reps) == "rK" and len(s.messages) == 1, "domain:[address]:port relay", reps)
     with Sink("127.0.0.32") as relay, Sink("127.0.0.34") as catch:
@@ -61,13 +63,13 @@ with Instance(t, name="example.test") as q, Dns(DNS, servfail=("broken.test",)) 
              ".sub.test does not match sub.test itself (the catch-all does)", reps)
     with Sink("127.0.0.30") as mx, Sink("127.0.0.34") as catch:
         reps, _ = remote(q, "direct.test", "joe@example.test", ["a@direct.test"], MSG)
-        t.ok(lets(reps) == "rK" and len(mx.messages) == 1 and not catch.messages, "domain: means MX despite a catch-all", reps)
+        t.ok(lets(reps) == "rK" and len(mx.messages) == 1 and not catch.messages, "domain::port means MX despite a catch-all", reps)
         reps, _ = remote(q, "elsewhere.test", "joe@example.test", ["a@elsewhere.test"], MSG)
         t.ok(lets(reps) == "rK" and len(catch.messages) == 1, "the catch-all relay", reps)
     with Sink("127.0.0.1", port=selfport) as s:
         reps, _ = remote(q, "selfrelay.test", "joe@example.test", ["a@selfrelay.test"], MSG)
         t.ok(lets(reps) == "rK" and len(s.messages) == 1, "a relay on our own address is used", reps)
-    os.unlink(q.path("control/smtproutes"))
+    q.control("smtproutes", MXROUTE)     # MX as usual, on the sinks' port
 
     # MX records
     with Sink("127.0.0.35") as s1, Sink("127.0.0.36") as s2:

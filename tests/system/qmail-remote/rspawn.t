@@ -13,7 +13,7 @@ import os, re, signal, subprocess, sys, time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from nqtest import Tap, Instance, TestUser, unique_user, IS_ROOT, run, proc_uid
-from remotelib import Sink, Dns
+from remotelib import Sink, Dns, MXROUTE
 
 t = Tap()
 DNS = ["mx-host=far.test,mx.far.test,10", "host-record=mx.far.test,127.0.0.60",
@@ -32,6 +32,7 @@ def rcpt(a):
 
 with Instance(t, name="example.test") as q, Dns(DNS) as d:
     q.control("dnsservers", d.server_line())
+    q.control("smtproutes", MXROUTE)
     q.maildirmake("alias/joebox")
     q.write("alias/.qmail-joe", "./joebox/\n")
     with Sink("127.0.0.60", rcpt=rcpt, final="250 2.0.0 ok: queued as X1") as s, Sink("127.0.0.61") as o:
@@ -96,6 +97,8 @@ with Instance(t, name="example.test") as q, Dns(DNS) as d:
     state["n"] = 0
     env = dict(os.environ, NQ_NO_DAEMONTOOLS="1")
     env.pop("NQMAIL_HOME", None)
+    for kind in ("smtpd", "submission", "smtps", "pop3", "pop3s"):
+        q.control(kind + "-listen", "")      # qmail-send only, no SMTP listener
     with Sink("127.0.0.60", rcpt=rcpt) as s:
         r = run([q.bin("qmailctl"), "start"], env=env, user=q.as_owner())
         t.eq(r.returncode, 0, "qmailctl start", r.stderr)
@@ -117,8 +120,8 @@ if IS_ROOT:
     try:
         with Instance(t, name="single.test", mode="single", owner=u.name) as q, Dns(DNS) as d:
             q.control("dnsservers", d.server_line())
-            with Sink("127.0.0.62", port=2525) as s:
-                q.control("smtproutes", ":[127.0.0.62]:2525")
+            with Sink("127.0.0.62", port=2626) as s:
+                q.control("smtproutes", ":[127.0.0.62]:2626")
                 q.start()
                 r = q.inject("To: someone@far.test\nSubject: single\n\nhello\n")
                 t.eq(r.returncode, 0, "single-user: qmail-inject", r.stderr)

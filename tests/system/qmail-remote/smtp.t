@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # qmail-remote's SMTP conversation and its reports (qmail-remote(8)),
-# against scripted sinks on 127.0.0.20-29 port 25 found through dnsmasq:
+# against scripted sinks on 127.0.0.20-29 found through dnsmasq:
 # the report format (r/h/s per recipient, then K/Z/D, NUL-terminated),
 # qmail's texts, the remote's whole multi-line reply, one transaction for
 # several recipients, EHLO with HELO fallback, PIPELINING (MAIL, RCPT and
@@ -16,7 +16,7 @@ import os, subprocess, sys, time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from nqtest import Tap, Instance, IS_ROOT
-from remotelib import Sink, Dns, remote, parse_reports
+from remotelib import Sink, Dns, remote, parse_reports, MXROUTE
 
 t = Tap()
 MSG = "From: joe@example.test\nTo: a@far.test\nSubject: test\n\nhello\n"
@@ -36,6 +36,7 @@ def letters(reps):
 
 with Instance(t, name="example.test") as q, Dns(DNS) as d:
     q.control("dnsservers", d.server_line())
+    q.control("smtproutes", MXROUTE)
 
     # ---- a plain delivery to two recipients, one refused ------------------
     with Sink("127.0.0.20", rcpt=lambda a: "550-5.1.1 no such user\r\n550 5.1.1 here" if a.startswith("bad") else "250 ok",

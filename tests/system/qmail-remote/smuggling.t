@@ -6,11 +6,12 @@
 # sink (127.0.0.50) as exactly one message, and a second transaction
 # hidden in it never happens. Also checked: the exact bytes for the
 # conversions (LF, CR LF, bare CR, a missing final line end).
+# smoke
 import os, sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from nqtest import Tap, Instance
-from remotelib import Sink, Dns, remote
+from remotelib import Sink, Dns, remote, MXROUTE
 
 t = Tap()
 HIDE = b"MAIL FROM:<evil@x.test>\r\nRCPT TO:<victim@far.test>\r\nDATA\r\nSubject: smuggled\r\n\r\nx\r\n"
@@ -27,6 +28,7 @@ CASES = [
 
 with Instance(t, name="example.test") as q, Dns(["mx-host=far.test,mx.far.test,10", "host-record=mx.far.test,127.0.0.50"]) as d:
     q.control("dnsservers", d.server_line())
+    q.control("smtproutes", MXROUTE)
     with Sink("127.0.0.50") as s:
         for name, msg in CASES:
             s.messages.clear()

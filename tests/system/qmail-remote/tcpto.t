@@ -11,7 +11,7 @@ import os, re, socket, struct, subprocess, sys, time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from nqtest import Tap, Instance, run
-from remotelib import Sink, Dns, remote
+from remotelib import Sink, Dns, remote, PORT, MXROUTE
 
 t = Tap()
 MSG = "Subject: t\n\nx\n"
@@ -30,16 +30,17 @@ with Instance(t, name="example.test") as q, Dns(["mx-host=hole.test,mx1.hole.tes
                                                   "host-record=mx1.hole.test,127.0.0.40", "host-record=mx2.hole.test,127.0.0.41"]) as d:
     q.control("dnsservers", d.server_line())
     q.control("timeoutconnect", "1")
+    q.control("smtproutes", MXROUTE)
     tab = q.path("queue/lock/tcpto")
     hole = socket.socket()
-    hole.bind(("127.0.0.40", 25))
+    hole.bind(("127.0.0.40", PORT))
     hole.listen(0)
     fill = []
     for i in range(3):
         c = socket.socket()
         c.setblocking(False)
         try:
-            c.connect(("127.0.0.40", 25))
+            c.connect(("127.0.0.40", PORT))
         except BlockingIOError:
             pass
         fill.append(c)

@@ -13,7 +13,7 @@ import os, re, shutil, sys, tempfile
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from nqtest import Tap, Instance
-from remotelib import Sink, Dns, remote, make_ca, make_cert
+from remotelib import Sink, Dns, remote, make_ca, make_cert, MXROUTE
 
 t = Tap()
 MSG = "Subject: tls\n\nsecret\n"
@@ -32,6 +32,7 @@ try:
 
     with Instance(t, name="example.test") as q, Dns(DNS) as d:
         q.control("dnsservers", d.server_line())
+        q.control("smtproutes", MXROUTE)
 
         with Sink("127.0.0.70", cert=selfs) as s:
             reps, _ = remote(q, "tls.test", "joe@example.test", ["a@tls.test"], MSG)

@@ -1,19 +1,39 @@
 #!/usr/bin/env python3
 # qmail-showctl: the instance's settings, every control file nqmail knows
-# with its value or "(Default.)" and the default, unknown files named,
-# unreadable values reported with exit 111, never a secret printed.
+# (every one a program in src/ reads) with its value or "(Default.)" and
+# the default, the listen files' defaults for root and single-user
+# instances, unknown files named, unreadable values reported with exit
+# 111, never a secret printed.
 # smoke
 import os, sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from nqtest import Tap, Instance, TestUser, IS_ROOT, run, unique_user
 
 t = Tap()
-KNOWN = """badmailfrom bouncefrom bouncehost concurrencylocal concurrencyremote databytes
-defaultdelivery defaultdomain defaulthost dnsservers doublebouncehost doublebounceto envnoathost
-helohost idhost localiphost locals me morercpthosts morercpthosts.cdb percenthack plusdomain
-pop3-listen pop3s-listen qmqpservers queuelifetime rcpthosts servercert.pem smtpd-listen
-smtpgreeting smtproutes smtps-listen submission-listen tcp.smtp tcp.smtp.cdb timeoutconnect
-timeoutremote timeoutsmtpd tlsdestinations virtualdomains""".split()
+KNOWN = """aliases authratelimit authsenders badmailfrom badrcptto bouncefrom bouncehost
+concurrencyincoming concurrencylocal concurrencyremote databytes defaultdelivery defaultdomain
+defaulthost dnsservers doublebouncehost doublebounceto envnoathost greetdelay helohost idhost
+localiphost locals loginsenders maxperip maxrcpt me moreipme morercpthosts morercpthosts.cdb
+notipme outgoingip outgoingip6 percenthack plusdomain pop3-listen pop3s-listen qmqpservers
+queuelifetime rcptcheck rcpthosts servercert.pem smtpauth smtpd-listen smtpgreeting smtproutes
+smtps-listen submission-listen tcp.smtp tcp.smtp.cdb tcpremotehost timeoutconnect timeoutremote
+timeoutsmtpd tlsdestinations tlsserverciphers virtualdomains""".split()
+
+# Every control file a program reads must be in KNOWN: the names given
+# to the control-file readers in src/, and "control/NAME" strings.
+import re
+SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "src")
+read = set()
+for sub in ("cmd", "mail"):
+    for f in os.listdir(os.path.join(SRC, sub)):
+        if f.endswith(".c") and f != "qmail-showctl.c":
+            text = open(os.path.join(SRC, sub, f), errors="replace").read()
+            # the first lower-case string given to a control-file reader
+            for args in re.findall(r'\b(?:control_read\w*|readdef|setting|addrlist_load)\(([^;{]*)', text):
+                names = re.findall(r'"([a-z0-9][a-z0-9.+-]*)"', args)
+                if names:
+                    read.add(names[0])
+            read.update(re.findall(r'"control/([A-Za-z0-9.+-]+)"', text))
 
 
 def show(q):
@@ -41,6 +61,26 @@ with Instance(t, name="show.example.test") as q:
     t.ok("subdirectory split: 23." in out and "silent concurrency limit: 120." in out, "compiled-in limits")
     missing = [n for n in KNOWN if entry(out, n) is None]
     t.eq(missing, [], "every known control file is explained")
+    t.eq(sorted(read - set(KNOWN)), [], "every control file the programs read is known", sorted(read))
+    t.ok(entry(out, "rcptcheck").startswith("(Default.) Recipient check at RCPT time is 1"), "rcptcheck default",
+         entry(out, "rcptcheck"))
+    t.eq(entry(out, "maxrcpt"), "(Default.) SMTP recipients per message: at most 1000 (0: the default, 1000).", "maxrcpt default")
+    t.ok(entry(out, "greetdelay").startswith("(Default.) SMTP greeting delay is 0"), "greetdelay default")
+    t.ok(entry(out, "maxperip").startswith("(Default.) SMTP sessions at once from one client address: at most 0"),
+         "maxperip default")
+    t.ok(entry(out, "concurrencyincoming").startswith("(Default.)") and "100" in entry(out, "concurrencyincoming"),
+         "concurrencyincoming default 100")
+    t.ok("self-signed by qmail-mkcert for show.example.test" in entry(out, "servercert.pem"),
+         "servercert.pem: setup's certificate, for the instance's name", entry(out, "servercert.pem"))
+    t.ok("only to addresses without a domain" not in entry(out, "rcpthosts"), "rcpthosts set by config-fast")
+    if q.mode == "root":
+        t.eq(entry(out, "smtpd-listen"),
+             "(Default.) SMTP listens on 0.0.0.0:25 and [::]:25 (every address, IPv4 and IPv6).",
+             "root instance: smtpd-listen defaults to every address on 25")
+        t.ok("0.0.0.0:587 and [::]:587" in entry(out, "submission-listen") and
+             "0.0.0.0:465 and [::]:465" in entry(out, "smtps-listen"), "submission 587, smtps 465")
+    t.ok("does not start" not in entry(out, "smtpd-listen") and "does not start" in entry(out, "pop3-listen"),
+         "qmailctl starts SMTP, not yet POP3")
     t.eq(entry(out, "me"), "My name is show.example.test.", "me")
     t.eq(entry(out, "locals"), "\nMessages for show.example.test are delivered locally.", "locals, one line per host")
     t.eq(entry(out, "concurrencylocal"), "(Default.) Local concurrency is 10.", "a default number")
@@ -56,6 +96,8 @@ with Instance(t, name="show.example.test") as q:
     q.control("smtpd-listen", "127.0.0.1:2525\n[::1]:2525")
     q.control("submission-listen", "")
     q.control("servercert.pem", "-----BEGIN PRIVATE KEY-----\nSECRETKEY\n")
+    q.control("smtpauth", "relay.test:joe:SECRETPASSWORD")
+    os.unlink(q.path("control/rcpthosts"))
     q.control("morercpthosts", "more.example.test")
     q.control("me", "odd\x01name.test")
     q.control("defaultdelivery", "|preline procmail\n./Maildir/")
@@ -68,6 +110,12 @@ with Instance(t, name="show.example.test") as q:
          "listen addresses shown", entry(out, "smtpd-listen"))
     t.ok(entry(out, "submission-listen").startswith("Off"), "an empty listen file means off", entry(out, "submission-listen"))
     t.ok("SECRETKEY" not in out, "the key is never printed")
+    t.ok("SECRETPASSWORD" not in out and entry(out, "smtpauth").startswith("Credentials"),
+         "smtpauth: there, never printed", entry(out, "smtpauth"))
+    t.ok("anyone may read it" in entry(out, "smtpauth"), "a world-readable smtpauth is pointed out")
+    t.ok("self-signed" not in entry(out, "servercert.pem"), "another certificate is not called qmail-mkcert's")
+    t.ok(entry(out, "rcpthosts").startswith("(Default.)") and "no open relay" in entry(out, "rcpthosts"),
+         "no rcpthosts: no relaying at all, unlike qmail", entry(out, "rcpthosts"))
     t.ok("morercpthosts.cdb doesn't" in entry(out, "morercpthosts.cdb"), "a missing compiled cdb is reported")
     t.eq(entry(out, "me"), "My name is odd?name.test.", "control characters shown as ?")
     t.ok("|preline procmail" in entry(out, "defaultdelivery") and "./Maildir/" in entry(out, "defaultdelivery"),
@@ -89,6 +137,9 @@ if IS_ROOT:
             t.eq(rc, 0, "single-user: exit 0")
             t.ok("instance: single-user" in out and "user ids: alias %d," % u.uid in out,
                  "single-user: every role is the owner", out[:600])
+            t.ok(all(entry(out, k + "-listen").startswith("(Default.) Off")
+                     for k in ("smtpd", "submission", "smtps")),
+                 "single-user: the SMTP listeners default to off", entry(out, "smtpd-listen"))
     finally:
         u.remove()
 t.done()

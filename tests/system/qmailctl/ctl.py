@@ -1,7 +1,9 @@
 """Helpers shared by the qmailctl tests (not a test itself).
 
 exercise() drives one started-or-not instance through qmailctl's verbs and
-checks what each one does to the processes and files of the instance."""
+checks what each one does to the processes and files of the instance;
+smtp_off(), free_port() and listening() serve the tests of the SMTP
+listeners."""
 import os, pwd, signal, sys, time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from nqtest import run, wait, proc_exe, proc_stat, proc_uid, IS_ROOT
@@ -13,6 +15,51 @@ def ctl(q, verb, env_extra=None, user=None):
     if env_extra:
         env.update(env_extra)
     return run([q.bin("qmailctl"), verb], env=env, user=user or q.as_owner(), timeout=120)
+
+
+def smtp_off(q):
+    """Turn the SMTP listeners off (empty *-listen files): a root instance
+    would otherwise listen on every address on 25, 587 and 465, which
+    parallel tests could not share."""
+    for k in ("smtpd", "submission", "smtps"):
+        q.control(k + "-listen", "")
+
+
+def free_port(addr="127.0.0.1"):
+    import socket
+    fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    s.bind((addr, 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def listening(port):
+    """The local addresses with a listening TCP socket on port, from
+    /proc/net/tcp and tcp6, as "a.b.c.d" and "[v6]" strings."""
+    import ipaddress
+    found = set()
+    for f, v6 in (("/proc/net/tcp", False), ("/proc/net/tcp6", True)):
+        try:
+            lines = open(f).read().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            parts = line.split()
+            if parts[3] != "0A":   # LISTEN
+                continue
+            hexaddr, hexport = parts[1].split(":")
+            if int(hexport, 16) != port:
+                continue
+            raw = bytes.fromhex(hexaddr)
+            if v6:
+                # four 32-bit words, each in host (little-endian) order
+                raw = b"".join(raw[i:i + 4][::-1] for i in range(0, 16, 4))
+                found.add("[%s]" % ipaddress.IPv6Address(raw))
+            else:
+                found.add(str(ipaddress.IPv4Address(raw[::-1])))
+    return found
 
 
 def out(r):
@@ -40,7 +87,7 @@ def instance_procs(q):
             continue
         exe, cwd = _link(pid, "exe"), _link(pid, "cwd")
         if exe.startswith(top + "/bin/") or \
-           (st["comm"] in ("svscan", "supervise", "multilog") and (cwd == top or cwd.startswith(top + "/"))):
+           (st["comm"] in ("svscan", "supervise", "multilog", "tcpserver") and (cwd == top or cwd.startswith(top + "/"))):
             found.append((pid, st["comm"], exe))
     return found
 
@@ -64,6 +111,7 @@ def exercise(t, q, daemontools, env_extra=None):
     """Every verb, in order, on instance q (not yet started)."""
     tag = "daemontools" if daemontools else "direct"
     c = lambda verb: ctl(q, verb, env_extra)
+    smtp_off(q)
     ids = q.role_ids()
 
     r = c("stat")

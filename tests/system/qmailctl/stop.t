@@ -7,7 +7,7 @@ import os, shutil, sys, time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from nqtest import Tap, Instance, wait, proc_stat
-from ctl import ctl, out, cleanup, instance_procs
+from ctl import ctl, out, cleanup, instance_procs, smtp_off
 
 t = Tap()
 MARK = "nqmail-stop-test-%d" % os.getpid()
@@ -37,6 +37,7 @@ for tag, env in modes:
     with Instance(t, name="stop.example.test") as q:
         try:
             # $0 is the marker, so the process is easy to find
+            smtp_off(q)
             q.write("alias/.qmail-slow", "|exec sh -c 'sleep 300' %s\n" % MARK)
             r = ctl(q, "start", env)
             t.eq(r.returncode, 0, tag + ": start")

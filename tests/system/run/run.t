@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
 # make run (scripts/run.sh): creates the demo instance, names it, starts
-# it, and prints how to inject a message and where it lands; following
-# those instructions delivers the message there. Run again while it runs:
-# it restarts. Under a parent that keeps the qmail users out it explains.
+# it with SMTP and submission on loopback ports (nothing else listens),
+# and prints how to send a message (qmail-inject, swaks over SMTP, swaks
+# and Python's smtplib through submission with a qmail-vuser login) and
+# where it lands; following those instructions delivers each message
+# there. Run again while it runs: it restarts, on the same ports. Under a
+# parent that keeps the qmail users out it explains.
 import os, re, shutil, subprocess, sys, tempfile
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "qmailctl"))
 from nqtest import Tap, IS_ROOT, TOP, BUILD, run, wait
-from ctl import instance_procs
+from ctl import instance_procs, listening
 
 
 class Dir:
@@ -35,14 +38,32 @@ try:
     t.ok(os.path.join(d, "alias/Maildir/new/") in o, "it says where the message lands")
     r2 = run([os.path.join(d, "bin/qmailctl"), "stat"])
     t.eq(r2.returncode, 0, "the instance runs")
+    new = os.path.join(d, "alias/Maildir/new")
     if m:
         r3 = run(["sh", "-c", m.group(1)])
         t.eq(r3.returncode, 0, "the printed command works")
-        new = os.path.join(d, "alias/Maildir/new")
         t.ok(wait(lambda: len(os.listdir(new)) == 1, 30), "and the message lands where it said")
+
+    smtp = open(os.path.join(d, "control/smtpd-listen")).read().split()
+    sub = open(os.path.join(d, "control/submission-listen")).read().split()
+    t.ok(len(smtp) == 1 and smtp[0].startswith("127.0.0.1:") and len(sub) == 1 and sub[0].startswith("127.0.0.1:"),
+         "SMTP and submission on loopback", (smtp, sub))
+    t.eq(open(os.path.join(d, "control/smtps-listen")).read().strip(), "", "SMTPS off")
+    ports = [int(x.rsplit(":", 1)[1]) for x in smtp + sub]
+    t.eq([listening(p) for p in ports], [{"127.0.0.1"}, {"127.0.0.1"}], "they listen there, and only there")
+    cmds = re.findall(r"^\s*((?:swaks|python3 -c) .*)$", o, re.M)
+    t.ok(len(cmds) == 3 and any("--auth-password" in c for c in cmds) and any("smtplib" in c for c in cmds),
+         "it prints swaks for SMTP and swaks and smtplib for submission, with the password", o)
+    t.ok(any(("--server " + smtp[0]) in c and "--auth" not in c for c in cmds) if smtp else False,
+         "swaks over SMTP names the SMTP port", cmds)
+    for i, c in enumerate(cmds):
+        r3 = run(["sh", "-c", c], timeout=60)
+        t.eq(r3.returncode, 0, "printed command %d works: %s" % (i + 1, c.split()[0]), r3.stdout + r3.stderr)
+        t.ok(wait(lambda: len(os.listdir(new)) == 2 + i, 30), "and its message lands where it said")
     r = run(["sh", RUN, d, BUILD], env=env, timeout=120)
     t.eq(r.returncode, 0, "run.sh again while it runs (restart)")
     t.eq(run([os.path.join(d, "bin/qmailctl"), "stat"]).returncode, 0, "still running")
+    t.eq(open(os.path.join(d, "control/smtpd-listen")).read().split(), smtp, "on the same SMTP port")
     r = run([os.path.join(d, "bin/qmailctl"), "stop"])
     t.eq(r.returncode, 0, "qmailctl stop")
     t.ok(wait(lambda: not instance_procs(Dir(d)), 10), "nothing left running")

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 # make setup as root: the qmail users and groups, qmail's ownerships and
-# modes (qmail's hier.c), qmail-queue set-uid qmailq, alias/Maildir, the
-# service and boot scripts; then a second run upgrades the programs and
-# keeps control/, users/, alias/ and a queued message.
+# modes (qmail's hier.c), qmail-queue set-uid qmailq, the SMTP helpers'
+# privileges, state/smtpd, a self-signed control/servercert.pem,
+# alias/Maildir, the service and boot scripts; then a second run upgrades
+# the programs and keeps control/, users/, alias/ and a queued message.
 # smoke
 import grp, os, pwd, shutil, stat, sys, tempfile
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
@@ -78,6 +79,28 @@ with Instance(t, name="setup.example.test") as q:
     for prog, m in sorted(modes.items()):
         if os.path.exists(os.path.join(BUILD, "bin", prog)):
             check(q, "bin/" + prog, m, "root", "qmail", "f")
+    # The SMTP helpers (issue 4): qmail-rcptcheck set-uid root for qmaild,
+    # checkpassword set-gid shadow, the virtual-user and certificate tools
+    # for root alone; qmail-smtpd's state directory writable by qmaild only.
+    check(q, "bin/qmail-rcptcheck", 0o4711, "root", "qmail", "f")
+    try:
+        grp.getgrnam("shadow")
+        check(q, "bin/checkpassword", 0o2755, "root", "shadow", "f")
+    except KeyError:
+        check(q, "bin/checkpassword", 0o755, "root", "qmail", "f")
+    check(q, "bin/qmail-vuser", 0o700, "root", "qmail", "f")
+    check(q, "bin/qmail-mkcert", 0o700, "root", "qmail", "f")
+    check(q, "state", 0o755, "root", "qmail")
+    check(q, "state/smtpd", 0o700, "qmaild", grp.getgrgid(pwd.getpwnam("qmaild").pw_gid).gr_name)
+    check(q, "control/servercert.pem", 0o640, "root", "nofiles", "f")
+    pem = open(q.path("control/servercert.pem")).read()
+    t.ok(pem.startswith("# nqmail qmail-mkcert: self-signed certificate for setup.example.test\n") and
+         "BEGIN CERTIFICATE" in pem and "PRIVATE KEY" in pem,
+         "servercert.pem: certificate and key, made for the name config-fast gave", pem[:80])
+    for f in ("boot/smtpd.run", "boot/smtpd.log.run"):
+        text = open(q.path(f)).read() if os.path.exists(q.path(f)) else ""
+        t.ok(q.dir in text and "@DIR@" not in text and "@NAME@" in text, f + " installed for qmailctl")
+
     same = [p for p in os.listdir(os.path.join(BUILD, "bin"))
             if open(os.path.join(BUILD, "bin", p), "rb").read() != open(q.bin(p), "rb").read()]
     t.eq(same, [], "every program installed as built")
@@ -119,6 +142,7 @@ with Instance(t, name="setup.example.test") as q:
     r = run(["sh", os.path.join(TOP, "scripts/setup.sh"), q.dir, BUILD])
     t.eq(r.returncode, 0, "setup runs again", )
     t.eq(open(q.path("control/me")).read(), "kept.example.test\n", "control/me kept")
+    t.eq(open(q.path("control/servercert.pem")).read(), pem, "the certificate kept")
     t.eq(open(q.path("alias/.qmail-x")).read(), "./Maildir/\n", "alias/.qmail-x kept")
     t.ok(open(q.path("users/assign")).read().startswith("=x:alias"), "users/assign kept")
     t.eq(open(q.path("queue/mess/5/12345")).read(), "Subject: queued\n\nstill here\n", "a queued message kept")

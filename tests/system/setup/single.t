@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # make setup by an ordinary user: a single-user instance. Everything
 # belongs to that user, nothing is set-uid (qmail-queue is 0755), every
-# role in users/ids is the user, multilog runs without setuidgid; running
+# role in users/ids is the user, multilog runs without setuidgid, the
+# certificate is 0600 and state/smtpd 0700; running
 # setup again (as the user) keeps the configuration and the queue.
 import os, pwd, stat, sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
@@ -38,6 +39,8 @@ try:
         logrun = open(q.path("service/qmail-send/log/run")).read()
         t.ok("setuidgid" not in logrun and "multilog t" in logrun, "log/run runs multilog as the user", logrun)
         t.ok(os.path.isdir(q.path("alias/Maildir/new")), "alias/Maildir exists")
+        for rel, mode in (("control/servercert.pem", 0o600), ("state/smtpd", 0o700)):
+            t.eq(stat.S_IMODE(os.stat(q.path(rel)).st_mode), mode, "%s is %o" % (rel, mode))
         for sub in ("bin", "control", "queue/mess/22", "queue/lock", "users", "boot", "man/man8"):
             t.ok(os.path.isdir(q.path(sub)), sub + "/ exists")
 

@@ -1,8 +1,9 @@
 /* qmail-getpw: find the user that controls a local address in the
  * password file (qmail-getpw(8)).
  *
- * qmail-lspawn runs it as qmailp, never as root, when users/cdb has no
- * entry for the address. It prints six NUL-terminated fields on fd 1:
+ * qmail-lspawn answers the same question in its own qmailp helper process
+ * (and runs this program instead only when QMAILGETPW names it), never as
+ * root, when users/cdb has no entry for the address. It prints six NUL-terminated fields on fd 1:
  * user, uid, gid, homedir, dash, ext. The rules are users_passwd() in
  * src/mail/users.c; when no account matches, the alias user controls the
  * address, with homedir DIR/alias, dash "-" and ext the whole address.

@@ -2,8 +2,9 @@
  *
  *   qmail-local [-nN] user homedir local dash ext domain sender defaultdelivery
  *
- * The message is on descriptor 0, a seekable file. qmail-lspawn runs this
- * program already as the recipient. The work is done by local_deliver()
+ * The message is on descriptor 0, a seekable file. qmail-lspawn calls the
+ * same engine in a forked child under the recipient's uid (and runs this
+ * program only when QMAILLOCAL names it); by hand, run it as the recipient. The work is done by local_deliver()
  * (src/mail/local.c); this file only reads the arguments and reports as
  * qmail-local does: the report on standard output (qmail-lspawn captures
  * it), exit 0 delivered, 100 permanent failure, 111 temporary failure.

@@ -43,10 +43,10 @@ no DNS, never touching /etc/postfix; nqmail from a temporary instance made
 by scripts/setup.sh and started with qmail-start. Everything this script
 creates (users, cgroups, processes, files) is removed at the end.
 """
-import argparse, os, pwd, shutil, signal, subprocess, sys, tempfile, time
+import argparse, os, pwd, re, shutil, signal, subprocess, sys, tempfile, time
 
-from common import DOMAIN, VDOMAIN, USER, SENDER, SESSIONS, TOP, fail, say, sh, wait_for, write, \
-    machine_busy
+from common import DOMAIN, VDOMAIN, USER, USER_RE, SENDER, SESSIONS, TOP, fail, say, sh, wait_for, \
+    write, machine_busy
 from measure import Accounting, Profile, Trace
 from mtas import Postfix, Nqmail
 from smtp import Smtp, WARM
@@ -75,12 +75,12 @@ class Bench:
 
     # set-up ---------------------------------------------------------------
     def make_user(self):
-        try:
-            pwd.getpwnam(USER)
-            say("user %s exists (left by an earlier run?); replacing it" % USER)
-            sh(["userdel", USER], check=False)
-        except KeyError:
-            pass
+        # users left by runs that were killed (their pid is gone)
+        for pw in pwd.getpwall():
+            m = re.fullmatch(USER_RE, pw.pw_name)
+            if m and (pw.pw_name == USER or not os.path.exists("/proc/" + m.group(1))):
+                say("removing the user %s left by an earlier run" % pw.pw_name)
+                sh(["userdel", pw.pw_name], check=False)
         sh(["useradd", "-M", "-d", self.home, "-s", "/usr/sbin/nologin", USER])
         self.user_made = True
         pw = pwd.getpwnam(USER)
@@ -520,7 +520,7 @@ class Bench:
 
     def syscall_table(self):
         """The most frequent system calls per message, side by side; for
-        SMTP also strace's wall-clock time in each (-C -w: it includes the
+        SMTP also the wall-clock time in them (strace -T: it includes the
         waiting in poll, read or wait4, and strace's own cost per call)."""
         R = self.results
         mtas = [m for m in ("nqmail", "postfix") if m in R]
@@ -534,7 +534,7 @@ class Bench:
             names = sorted({k for v in smp.values() for k in v["calls"]},
                            key=lambda k: -sum(v["calls"].get(k, 0) for v in smp.values()))[:25]
             out += ["", "system calls per %s, traced (the 25 most frequent)%s:"
-                    % (what, "; us: strace's wall-clock microseconds in them" if timed else ""),
+                    % (what, "; us: wall-clock microseconds in them (strace -T)" if timed else ""),
                     "%-20s" % "syscall" + "".join(
                         "%10s" % heads[m] + ("%10s" % "us" if timed else "") for m in smp)]
             for k in names:
@@ -542,6 +542,28 @@ class Bench:
                     "%10.1f" % smp[m]["calls"].get(k, 0) +
                     ("%10.0f" % (smp[m]["seconds"].get(k, 0) * 1e6) if timed else "")
                     for m in smp))
+        return "\n".join(out)
+
+    def spent_table(self):
+        """Per program, where the wall-clock time of an SMTP message goes
+        in system calls (strace -T): the programs in turn, with their five
+        costliest calls. Waiting counts (a read waiting for the client, a
+        wait4 for a child, an fsync for the disk), and under strace every
+        call costs more: a guide to where to look, not CPU."""
+        out = []
+        for m, label in (("nqmail", "nqmail"), ("postfix", "Postfix")):
+            smp = self.results.get(m, {}).get("sample_s")
+            if not smp or not smp.get("spent"):
+                continue
+            out += ["", "%s, per message over SMTP, wall-clock ms in system calls by program "
+                    "(strace -T, waiting included):" % label]
+            for prog, c in sorted(smp["spent"].items(), key=lambda kv: -sum(kv[1].values())):
+                tot = sum(c.values())
+                if tot < 5e-5:
+                    continue
+                top = sorted(c.items(), key=lambda kv: -kv[1])[:5]
+                out.append("  %-18s %7.2f  %s" % (prog[:18], tot * 1e3, ", ".join(
+                    "%s %.2f" % (k, v * 1e3) for k, v in top)))
         return "\n".join(out)
 
     def cleanup(self):
@@ -632,6 +654,7 @@ def main():
         print(b.programs_table())
         print(b.profile_table())
         print(b.syscall_table())
+        print(b.spent_table())
         for n in dict.fromkeys(b.notes):
             print("bench: note: " + n)
         if settings is not None:

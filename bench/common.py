@@ -7,7 +7,11 @@ import os, subprocess, sys, time
 TOP = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 DOMAIN = "bench.test"      # local domain: workload (a), a real local user
 VDOMAIN = "vbench.test"    # workload (b): rN@vbench.test, one Maildir each
-USER = "nqbench"           # the bench user, created and removed by the run
+# The bench user, created and removed by the run; named after the run's pid,
+# so that two runs on one machine (e.g. by two people) do not take each
+# other's user away.
+USER = "nqbench%d" % os.getpid()
+USER_RE = r"nqbench(\d+)"
 SENDER = "bench-sender@" + DOMAIN
 SESSIONS = 20              # SMTP: parallel sessions (tcpserver -c, Postfix's smtpd maxproc)
 CLIENT = "client.test"     # SMTP: the name the client gives in HELO

@@ -243,8 +243,7 @@ FSYNCS = ("fsync", "fdatasync", "sync_file_range", "syncfs", "sync", "msync")
 FORKS = ("fork", "vfork", "clone", "clone3")
 EXECVE = re.compile(r'^execve(?:at)?\((?:\w+, )?"([^"]*)"')
 SETNAME = re.compile(r'^prctl\(PR_SET_NAME, "([^"]*)"')
-# a line of the table strace -C writes at the end (-w: wall-clock seconds)
-SUMMARY = re.compile(r"^\s*\d+\.\d+\s+(\d+\.\d+)\s+\d+\s+(\d+)\s+(?:\d+\s+)?(\w+)$")
+SPENT = re.compile(r"<(\d+\.\d+)>$")        # strace -T: seconds in the call
 
 
 class Trace:
@@ -253,14 +252,15 @@ class Trace:
     last gave itself with prctl PR_SET_NAME, as a forked child that runs
     linked-in code may), before that after its parent at the moment of the
     fork; the processes strace attached to are named from /proc when the
-    sample starts."""
+    sample starts. With strace -T, the time spent in each call is added
+    up too (wall clock: waiting in read, poll or wait4 included)."""
 
     def __init__(self, attached):
         self.attached = set(attached)
         self.names = {p: self.program(p) for p in attached}
-        self.records = []        # (pid, syscall, text, result or None), as completed
+        # (pid, syscall, text, result or None, seconds or None), as completed
+        self.records = []
         self.pids = set()
-        self.seconds = Counter()  # syscall: seconds in it, from strace -C's table, if any
 
     @staticmethod
     def program(pid):
@@ -279,9 +279,6 @@ class Trace:
             for line in f:
                 m = LINE.match(line.rstrip("\n"))
                 if not m:
-                    t = SUMMARY.match(line.rstrip("\n"))
-                    if t and t.group(3) != "total":
-                        self.seconds[t.group(3)] += float(t.group(1))
                     continue
                 pid, rest = int(m.group(1)), m.group(2)
                 self.pids.add(pid)
@@ -302,12 +299,14 @@ class Trace:
                     full = rest
                 res = RESULT.match(full)
                 ok = bool(res) and not res.group(1).startswith("-") and res.group(1) != "?"
-                self.records.append((pid, name, full, res.group(1) if ok else None))
+                t = SPENT.search(full)
+                self.records.append((pid, name, full, res.group(1) if ok else None,
+                                     float(t.group(1)) if t else None))
 
     def summary(self, n):
         """Figures per message (n messages or recipients were traced)."""
         born, execs = {}, {}
-        for i, (pid, name, full, ret) in enumerate(self.records):
+        for i, (pid, name, full, ret, _) in enumerate(self.records):
             if ret is None:
                 continue
             if name in FORKS and ret.isdigit():
@@ -333,16 +332,21 @@ class Trace:
 
         total = Counter()
         calls = Counter()
+        seconds = Counter()        # syscall: seconds spent in it (strace -T)
+        spent = {}                 # program: {syscall: seconds}
         per = {}
 
         def count(prog, key):
             per.setdefault(prog, Counter())[key] += 1
             total[key] += 1
 
-        for i, (pid, name, full, ret) in enumerate(self.records):
+        for i, (pid, name, full, ret, secs) in enumerate(self.records):
             prog = name_at(pid, i)
             calls[name] += 1
             count(prog, "calls")
+            if secs is not None:
+                seconds[name] += secs
+                spent.setdefault(prog, Counter())[name] += secs
             if ret is None:
                 continue
             if name in ("open", "openat", "openat2", "creat"):
@@ -357,7 +361,8 @@ class Trace:
             count(name_at(pid, len(self.records)), "procs")
         out = {k: total[k] / n for k in ("procs", "execs", "creates", "fsyncs")}
         out["calls"] = {k: v / n for k, v in calls.items()}
-        out["seconds"] = {k: v / n for k, v in self.seconds.items()}
+        out["seconds"] = {k: v / n for k, v in seconds.items()}
+        out["spent"] = {p: {k: v / n for k, v in c.items()} for p, c in spent.items()}
         out["programs"] = {p: {k: v / n for k, v in c.items()} for p, c in per.items()}
         return out
 

@@ -20,8 +20,8 @@ runs outside the MTAs' groups, so its CPU is not counted.
       processes during (s), divided by the number of sessions;
   and, over a sample of S messages sent one at a time, what strace -f
   counts (processes, programs, files, fsyncs, system calls, by program)
-  with strace's own table of time per system call (-C -w), and with perf
-  P messages of (e) for the CPU by program."""
+  with the time spent in each system call (strace -T), and with perf P
+  messages of (e) for the CPU by program."""
 import os, shutil, signal, smtplib, subprocess, time
 
 from common import CLIENT, DOMAIN, SENDER, SESSIONS, USER, machine_busy, say, write
@@ -217,15 +217,15 @@ class Smtp:
     def sample(self, mta):
         """S messages, one session at a time, with strace -f attached to
         every process of the MTA (tcpserver and qmail-send; Postfix's
-        master and its children): counts per message, by program, and
-        strace's table of wall-clock time per system call."""
+        master and its children): counts per message, by program, and the
+        wall-clock time in each system call (-T), by program."""
         b, a = self.b, self.b.args
         new = b.fresh_maildir(b.home)
         say("%s: tracing %d SMTP messages with strace -f" % (mta.name, a.sample))
         attached = b.acct.pids(mta.name)
         t = Trace(attached)
         trace = os.path.join(b.work, "%s-smtp.trace" % mta.name)
-        st = subprocess.Popen(["strace", "-f", "-q", "-C", "-w", "-s", "64", "-o", trace] +
+        st = subprocess.Popen(["strace", "-f", "-q", "-T", "-s", "64", "-o", trace] +
                               [x for p in attached for x in ("-p", str(p))],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         b.running.append(st)

@@ -2,10 +2,14 @@
 # setup.sh DIR [BUILD]: create or upgrade an nqmail instance in DIR.
 # As root: the qmail users and groups (created when missing), qmail's
 # ownerships and modes (the model is qmail's hier.c), qmail-queue set-uid
-# qmailq. As anyone else: a single-user instance where every role is the
-# caller. Running it again replaces the programs, the start scripts in
-# boot/ and the run scripts in service/, and keeps control/, users/,
-# alias/, queue/ and log/.
+# qmailq, and for SMTP qmail-rcptcheck set-uid root and checkpassword
+# set-gid shadow. As anyone else: a single-user instance where every role
+# is the caller. Either way: state/smtpd for qmail-smtpd, and a
+# self-signed control/servercert.pem (qmail-mkcert) when there is none.
+# Running it again replaces the programs, the start scripts in boot/ and
+# the run script of service/qmail-send, and keeps control/, users/,
+# alias/, queue/, state/ and log/ (qmailctl writes the SMTP listeners'
+# service directories from boot/smtpd.run).
 # Optional (environment or make variables):
 #   SENDMAIL_LINKS=1  also link /usr/sbin/sendmail, /usr/lib/sendmail and
 #                     /usr/bin/mailq to the instance (LINK_ROOT=D puts the

@@ -20,7 +20,8 @@
  * process stays: the chain gets one end of a socketpair, and we relay
  * between it and the client. Without TLS the chain gets the client's
  * descriptors themselves, unless the client already pipelined commands
- * behind PASS that sit in our buffer; those are relayed too.
+ * behind PASS that sit in our buffer; those are relayed too. Once the
+ * chain runs, this process gives up root (it becomes qmaild).
  *
  * A failed login is logged with TCPREMOTEIP, answered after a delay, and
  * ends the connection, as in qmail.
@@ -41,6 +42,7 @@
 #include "mail/pop3cmd.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -283,6 +285,20 @@ static _Noreturn void failed(const char *login, size_t ll)
 	bye(0);
 }
 
+/* The parent of the chain needs root no more: it only relays, waits and
+ * reports. Give it up (to qmaild, qmail-smtpd's user) so that a flaw in
+ * the TLS code it keeps running cannot be a root compromise. */
+static void droppriv(void)
+{
+	nq_ids ids;
+	gid_t g;
+
+	if (getuid() != 0 || nq_ids_read(&ids) < 0 || ids.single) return;
+	g = ids.gid[R_QMAILD];
+	if (setgroups(1, &g) < 0 || setgid(g) < 0 || setuid(ids.uid[R_QMAILD]) < 0)
+		err_warnerr("unable to give up root while relaying", (char *)0);
+}
+
 /* Run checkpassword and what follows it for this login; never returns. */
 static _Noreturn void login(const char *user, size_t ul, const char *pass, size_t pl)
 {
@@ -322,6 +338,7 @@ static _Noreturn void login(const char *user, size_t ul, const char *pass, size_
 	(void)write_all(pi[1], data, n);
 	close(pi[1]);
 	memset(data, 0, sizeof data);
+	droppriv();
 	if (relaying) {
 		close(sp[1]);
 		spoke = relay(sp[0]);

@@ -9,7 +9,8 @@
  * file gets a line there and in doc/qmail-control.5.
  *
  * Output is for people; a control file that cannot be read gets an
- * "Oops!" line and makes the exit code 111, everything else exits 0. */
+ * "Oops!" line and makes the exit code 111, everything else exits 0.
+ * Files that hold secrets (servercert.pem, smtpauth) are never shown. */
 #include "lib/buf.h"
 #include "lib/err.h"
 #include "lib/io.h"

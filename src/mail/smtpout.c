@@ -145,7 +145,8 @@ static int atext(unsigned char c)
 
 /* addr as it goes between < and >: the local part quoted when it is not
  * a dot-atom (qmail's quote()). -1 when it cannot be written safely: a
- * CR, LF or NUL can never be sent. */
+ * control character (CR, LF) anywhere, or a space or angle bracket in
+ * the domain, would let the address end the command or add to it. */
 static int wire(buf *out, const char *addr)
 {
 	size_t n = strlen(addr), at = byte_rchr(addr, n, '@'), i;
@@ -153,7 +154,9 @@ static int wire(buf *out, const char *addr)
 
 	out->len = 0;
 	for (i = 0; i < n; i++)
-		if (addr[i] == '\r' || addr[i] == '\n') return -1;
+		if ((unsigned char)addr[i] < 32 || addr[i] == 127) return -1;
+	for (i = at; i < n; i++)
+		if (addr[i] == ' ' || addr[i] == '<' || addr[i] == '>') return -1;
 	if (at == n) return buf_copys(out, addr);   /* no domain: as it is */
 	for (i = 0; i < at && plain; i++) {
 		if (addr[i] == '.') { if (i == 0 || i + 1 == at || addr[i + 1] == '.') plain = 0; }
@@ -457,7 +460,7 @@ static int session(struct job *j, int fd, const mxplan_addr *a, int notls)
 	}
 
 	pipe = (e.flags & EHLO_PIPELINING) != 0;
-	if (wire(&w, j->sender) < 0) { quit(); report('D', "Sorry, the envelope sender contains a line break. (#5.1.7)\n", 0, 0); }
+	if (wire(&w, j->sender) < 0) { quit(); report('D', "Sorry, the envelope sender has characters that cannot be sent by SMTP. (#5.1.7)\n", 0, 0); }
 	if (say("MAIL FROM:<", w.s, ">") < 0) dropped(0);
 	if (e.flags & EHLO_SIZE) {
 		char sz[24];
@@ -494,7 +497,7 @@ static int session(struct job *j, int fd, const mxplan_addr *a, int notls)
 	}
 	for (i = 0; i < j->n; i++) {
 		if (wire(&tmp, j->recips[i]) < 0) {
-			put("hSorry, that address contains a line break. (#5.1.3)\n");
+			put("hSorry, that address has characters that cannot be sent by SMTP. (#5.1.3)\n");
 			zero();
 			continue;
 		}
@@ -636,6 +639,12 @@ int smtpout_run(const char *host, const char *sender, char *const *recips, int n
 	j.recips = recips;
 	j.n = n;
 	j.plan = &plan;
+	{
+		buf w = BUF_INIT;
+		if (wire(&w, sender) < 0)
+			report('D', "Sorry, the envelope sender has characters that cannot be sent by SMTP. (#5.1.7)\n", 0, 0);
+		buf_free(&w);
+	}
 	j.needutf8 = nonascii(sender);
 	for (r = 0; r < n; r++) if (nonascii(recips[r])) j.needutf8 = 1;
 

@@ -3,7 +3,7 @@
 # openssl: without POP3PLAINLOOPBACK, USER/PASS are refused before TLS
 # and CAPA offers STLS but not USER; STLS with poplib, then the whole
 # session (a 1 MB message, deletions at QUIT) relayed by qmail-popup,
-# which holds the TLS session, to qmail-pop3d; bytes pipelined behind
+# which holds the TLS session and gives up root, to qmail-pop3d; bytes pipelined behind
 # STLS are thrown away; commands pipelined inside TLS behind PASS reach
 # qmail-pop3d; a failed login inside TLS; implicit TLS (POP3S) with
 # poplib.POP3_SSL, where a plain-text client gets nothing; APOP offered
@@ -12,7 +12,7 @@
 import os, poplib, socket, sys, time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "qmail-pop3d"))
 from pop3lib import Pop3Server, Raw, make_cert, noverify, prepare, put_message, set_password
-from nqtest import Tap, Instance, TestUser, IS_ROOT, unique_user
+from nqtest import Tap, Instance, TestUser, IS_ROOT, unique_user, proc_exe, proc_uid
 
 t = Tap()
 if not IS_ROOT:
@@ -54,6 +54,9 @@ try:
             t.ok("USER" in caps and "STLS" not in caps, "inside TLS: USER offered, STLS not", caps)
             p.user(u.name)
             t.ok(p.pass_("tls secret").startswith(b"+OK"), "login inside TLS")
+            relays = [x for x in map(int, filter(str.isdigit, os.listdir("/proc"))) if proc_exe(x) == q.bin("qmail-popup")]
+            t.ok(relays and all(proc_uid(x) == q.role_ids()["qmaild"][0] for x in relays),
+                 "the relaying qmail-popup gave up root (runs as qmaild)", [(x, proc_uid(x)) for x in relays])
             t.eq(p.stat(), (2, len(BIG) + len(SMALL)), "STAT through the relay")
             lines = p.retr(1)[1]
             t.eq(b"\n".join(lines), BIG.rstrip(b"\n") + b"\n", "RETR of a 1 MB message through the relay")

@@ -156,12 +156,12 @@ with Instance(t, name="example.test") as q, Dns(DNS) as d:
 
     # ---- addresses on the wire ----------------------------------------------
     with Sink("127.0.0.20") as s:
-        reps, _ = remote(q, "far.test", "", ["john doe@far.test", "a.b@far.test", "x\r\nRSET@far.test"], MSG)
+        reps, _ = remote(q, "far.test", "", ["john doe@far.test", "a.b@far.test", "x\r\nRSET@far.test", "y@far.test> NOTIFY=NEVER"], MSG)
         cmds = s.sessions[0].cmds if s.sessions else []
         t.ok("MAIL FROM:<>" in " ".join(cmds), "empty sender as <>", cmds)
         t.ok('RCPT TO:<"john doe"@far.test>' in cmds and "RCPT TO:<a.b@far.test>" in cmds, "local part quoted when needed", cmds)
-        t.ok(not any("RSET" in c for c in cmds), "an address with a line break is never sent", cmds)
-        t.eq(letters(reps), "rrhK", "and is refused on its own", reps)
+        t.ok(not any("RSET" in c or "NOTIFY" in c for c in cmds), "an address with a line break or '> ' is never sent", cmds)
+        t.eq(letters(reps), "rrhhK", "and is refused on its own", reps)
 
     # ---- the message from a pipe; usage -----------------------------------
     with Sink("127.0.0.20") as s:

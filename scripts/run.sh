@@ -1,12 +1,14 @@
 #!/bin/sh
 # run.sh DIR [BUILD]: `make run`. Creates (or upgrades) a demonstration
 # instance in DIR (./run by default), names it DEMO_NAME (default
-# demo.nqmail.test) unless it already has a name, gives it SMTP and
-# submission listeners on free loopback ports (kept in its
-# control/smtpd-listen and submission-listen; SMTPS off), a virtual user
-# demo@NAME with a new password, starts it with qmailctl and says how to
-# send it a message (qmail-inject, swaks, Python's smtplib) and where the
-# message lands.
+# demo.nqmail.test) unless it already has a name, gives it SMTP,
+# submission and POP3 listeners on free loopback ports (kept in its
+# control/smtpd-listen, submission-listen and pop3-listen; SMTPS and POP3S
+# off), a virtual user demo@NAME with a new password whose POP3 mailbox is
+# alias/Maildir (where postmaster's mail goes), starts it with qmailctl
+# and says how to send it a message (qmail-inject, swaks, Python's
+# smtplib), where the message lands and how to read it over POP3
+# (Python's poplib, STLS).
 # As root the instance is a root instance, with the qmail users; as anyone
 # else a single-user instance.
 set -u
@@ -63,16 +65,28 @@ if [ ! -e "$DIR/control/submission-listen" ]; then
 	p=$(free_port 5870) || { echo "run: no free port for submission" >&2; exit 111; }
 	put submission-listen "127.0.0.1:$p"
 fi
+if [ ! -e "$DIR/control/pop3-listen" ]; then
+	p=$(free_port 1110) || { echo "run: no free port for POP3" >&2; exit 111; }
+	put pop3-listen "127.0.0.1:$p"
+fi
 [ -e "$DIR/control/smtps-listen" ] || put smtps-listen ""
+[ -e "$DIR/control/pop3s-listen" ] || put pop3s-listen ""
 smtp=$(sed -n 1p "$DIR/control/smtpd-listen")
 sub=$(sed -n 1p "$DIR/control/submission-listen")
 subport=${sub##*:}
 subhost=${sub%:*}; subhost=${subhost#[}; subhost=${subhost%]}
+pop=$(sed -n 1p "$DIR/control/pop3-listen")
+popport=${pop##*:}
+pophost=${pop%:*}; pophost=${pophost#[}; pophost=${pophost%]}
 
-# A virtual user for submission, with a new password every time.
+# A virtual user for submission and POP3, with a new password every
+# time. Its POP3 mailbox is the alias user's: it runs as that account (the
+# owner in a single-user instance) in DIR/alias, so it reads what
+# postmaster receives.
 user="demo@$name"
 pass=$(head -c 12 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')
-printf '%s\n' "$pass" | "$DIR/bin/qmail-vuser" add "$user" >/dev/null || exit 111
+if [ "$(id -u)" = 0 ]; then account=alias; else account=$(id -un); fi
+printf '%s\n' "$pass" | "$DIR/bin/qmail-vuser" add "$user" "$account" "$DIR/alias" >/dev/null || exit 111
 
 if "$DIR/bin/qmailctl" stat >/dev/null 2>&1; then
 	"$DIR/bin/qmailctl" restart || exit 111
@@ -93,6 +107,8 @@ or through submission, on $sub (STARTTLS, then AUTH as $user, password $pass):
 It lands in $DIR/alias/Maildir/new/ (postmaster, root and mailer-daemon
 are delivered there):
     ls $DIR/alias/Maildir/new/
+Read it over POP3, on $pop (STLS, then USER $user, password $pass):
+    python3 -c 'import poplib, ssl; p = poplib.POP3("$pophost", $popport); p.stls(ssl._create_unverified_context()); p.user("$user"); p.pass_("$pass"); n = p.stat()[0]; print(b"\n".join(p.retr(n)[1]).decode() if n else "no mail yet"); p.quit()'
 What runs, and the queue:     $DIR/bin/qmailctl stat
 The logs:                     $DIR/log/*/current
 The configuration explained:  $DIR/bin/qmail-showctl

@@ -8,8 +8,8 @@
 # self-signed control/servercert.pem (qmail-mkcert) when there is none.
 # Running it again replaces the programs, the start scripts in boot/ and
 # the run script of service/qmail-send, and keeps control/, users/,
-# alias/, queue/, state/ and log/ (qmailctl writes the SMTP listeners'
-# service directories from boot/smtpd.run).
+# alias/, queue/, state/ and log/ (qmailctl writes the SMTP and POP3
+# listeners' service directories from boot/smtpd.run and boot/pop3d.run).
 # Optional (environment or make variables):
 #   SENDMAIL_LINKS=1  also link /usr/sbin/sendmail, /usr/lib/sendmail and
 #                     /usr/bin/mailq to the instance (LINK_ROOT=D puts the
@@ -199,10 +199,13 @@ t "$top/conf/qmail-send.log.run" "$DIR/boot/qmail-send.log.run" 755
 t "$top/conf/nqmail.service" "$DIR/boot/nqmail.service" 644
 t "$top/conf/nqmail-svscan.service" "$DIR/boot/nqmail-svscan.service" 644
 t "$top/conf/tcp.smtp" "$DIR/boot/tcp.smtp.sample" 644
-# The SMTP listeners' run scripts, which qmailctl writes into service/
-# for each line of control/smtpd-listen, submission-listen, smtps-listen.
+# The listeners' run scripts, which qmailctl writes into service/ for
+# each line of control/smtpd-listen, submission-listen, smtps-listen
+# (smtpd.run) and pop3-listen, pop3s-listen (pop3d.run).
 t "$top/conf/smtpd.run" "$DIR/boot/smtpd.run" 644
 t "$top/conf/smtpd.log.run" "$DIR/boot/smtpd.log.run" 644
+t "$top/conf/pop3d.run" "$DIR/boot/pop3d.run" 644
+t "$top/conf/pop3d.log.run" "$DIR/boot/pop3d.log.run" 644
 d "$DIR/service/qmail-send" 755 $R $Q
 d "$DIR/service/qmail-send/log" 755 $R $Q
 t "$top/conf/qmail-send.run" "$DIR/service/qmail-send/run" 755

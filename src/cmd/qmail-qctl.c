@@ -504,7 +504,17 @@ int main(int argc, char **argv)
 	findsend();
 	out_init(&out, 1, 0);
 	now = time(0);
-	if (qscan_each(onmsg, 0, &what) < 0) {
+	if (nids && !all) {
+		/* numbers given: look at those messages only, not the whole queue */
+		qmsg m = {0};
+		size_t i;
+		for (i = 0; i < nids; i++) {
+			int r = qscan_one(ids[i], &m);
+			if (r < 0) { msgwarnerr(ids[i], "unable to read it"); continue; }
+			if (r > 0) onmsg(0, &m);
+		}
+		qmsg_free(&m);
+	} else if (qscan_each(onmsg, 0, &what) < 0) {
 		if (errno == EACCES || errno == EPERM)
 			err_dieerr(EXIT_TEMP, "unable to read queue/", what, " (qmail-qctl must run as root or as qmails)", (char *)0);
 		err_dieerr(EXIT_TEMP, "unable to read queue/", what, (char *)0);

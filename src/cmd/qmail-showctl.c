@@ -55,7 +55,7 @@ static const struct ctl ctls[] = {
 	{"badrcptto", K_LIST, "Any RCPT TO is allowed.", "", " not accepted in RCPT TO."},
 	{"bouncefrom", K_STR, "MAILER-DAEMON", "Bounce user name is ", "."},
 	{"bouncehost", K_ME, 0, "Bounce host name is ", "."},
-	{"concurrencyincoming", K_NUM, "100", "SMTP sessions at once, per listener (tcpserver -c): ", "."},
+	{"concurrencyincoming", K_NUM, "100", "SMTP or POP3 sessions at once, per listener (tcpserver -c): ", "."},
 	{"concurrencylocal", K_NUM, "10", "Local concurrency is ", "."},
 	{"concurrencyremote", K_NUM, "20", "Remote concurrency is ", "."},
 	{"databytes", K_NUM, "0", "SMTP DATA limit is ", " bytes (0: no limit)."},
@@ -84,6 +84,7 @@ static const struct ctl ctls[] = {
 	{"percenthack", K_LIST, "The percent hack is not allowed.", "The percent hack is allowed for user%host@", "."},
 	{"plusdomain", K_ME, 0, "Plus domain name is ", "."},
 	{"pop3-listen", K_LISTEN, "110", "POP3 listens on ", "."},
+	{"pop3plainloopback", K_NUM, "0", "POP3 takes USER and PASS without TLS from loopback clients: ", " (0: no, TLS first; 1: yes, POP3PLAINLOOPBACK)."},
 	{"pop3s-listen", K_LISTEN, "995", "POP3 over TLS listens on ", "."},
 	{"qmqpservers", K_LIST, "No QMQP servers.", "QMQP server: ", "."},
 	{"queuelifetime", K_NUM, "604800", "Message lifetime in the queue is ", " seconds."},
@@ -268,7 +269,6 @@ static void show_listen(const struct ctl *c)
 		}
 		put(c->post);
 	}
-	if (str_start(c->name, "pop3")) put(" qmailctl does not start this service yet.");
 	put("\n");
 	buf_free(&b);
 }
@@ -302,6 +302,11 @@ static void show_cdb(const struct ctl *c)
 	struct stat src, cdb;
 	int hs = exists(c->def, &src), hc = exists(c->name, &cdb);
 
+	/* qmailctl cdb compiles /etc/tcp.smtp when control/ has none. */
+	if (!hs && str_eq(c->def, "tcp.smtp") && stat("/etc/tcp.smtp", &src) == 0) {
+		hs = 1;
+		put("(from /etc/tcp.smtp) ");
+	}
 	if (!hs && !hc) { put("(Default.) No effect.\n"); return; }
 	if (!hs) { put("Oops! "); put(c->name); put(" exists but "); put(c->def); put(" doesn't.\n"); return; }
 	if (!hc) { put("Oops! "); put(c->def); put(" exists but "); put(c->name); put(" doesn't.\n"); return; }

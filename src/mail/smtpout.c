@@ -570,8 +570,17 @@ static void getcontrols(void)
 	buf_free(&b);
 	if (mxroutes_load(&routes, &what) < 0) report('Z', "Unable to read ", what, ". (#4.3.0)\n");
 	if (tlsdest_load(&tlsd) < 0) report('Z', "Unable to read control/tlsdestinations. (#4.3.0)\n", 0, 0);
+}
+
+/* DNS and our own addresses cost something to learn (resolv.conf, a
+ * netlink dump): only when the plan needs them. */
+static void netsetup(const mxroute *rt)
+{
+	buf b = BUF_INIT;
+	const char *what;
+	if (rt->found && rt->literal) return;
 	if (dns_init(&b) < 0) report('Z', "Unable to set up DNS: ", b.s ? b.s : "?", ". (#4.3.0)\n");
-	if (ipme_init(&what) < 0) report('Z', "Unable to find my own addresses in ", what, ". (#4.3.0)\n");
+	if (!rt->found && ipme_init(&what) < 0) report('Z', "Unable to find my own addresses in ", what, ". (#4.3.0)\n");
 }
 
 /* RFC 7672 for the exchanger of a: secure TLSA records make TLS and
@@ -592,7 +601,8 @@ static int dane(struct job *j, const mxplan_addr *a)
 	j->dane = 0;
 	if (!state[a->host]) {
 		fmt_ulong(port, j->plan->port);
-		if (name[0] == '[') state[a->host] = 2;     /* an address: no TLSA */
+		ipaddr lit;
+		if (name[0] == '[' || ipaddr_scan(&lit, name, strlen(name)) == 0) state[a->host] = 2;   /* an address: no TLSA */
 		else if (buf_copys(&q, "_") < 0 || buf_puts(&q, port) < 0 || buf_puts(&q, "._tcp.") < 0 || buf_puts(&q, name) < 0) {
 			oom = 1;
 			finish();
@@ -671,6 +681,7 @@ int smtpout_run(const char *host, const char *sender, char *const *recips, int n
 		j.hasauth = r;
 	}
 
+	netsetup(&j.route);
 	r = mxplan_make(&plan, host, &j.route, PORT_SMTP, &why);
 	if (r == PLAN_TEMP) report('Z', why.s, "\n", 0);
 	if (r == PLAN_PERM) report('D', why.s, "\n", 0);

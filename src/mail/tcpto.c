@@ -55,10 +55,18 @@ static int same(const unsigned char *rec, const ipaddr *ip)
 	return rec[0] == fam && !memcmp(rec + 16, ip->a, ipaddr_len(ip));
 }
 
+/* Whether the address last asked about had a record: a success for an
+ * address without one changes nothing, and costs no second look (qmail's
+ * shortcut). */
+static ipaddr lastip;
+static int lastthere = 1;
+
 int tcpto_skip(const ipaddr *ip, time_t now)
 {
 	size_t n, i;
 	int fd = load(&n, 0);
+	lastip = *ip;
+	lastthere = 1;
 	if (fd < 0) return 0;
 	close(fd);
 	for (i = 0; i < n; i++) {
@@ -67,6 +75,7 @@ int tcpto_skip(const ipaddr *ip, time_t now)
 		if (rec[1] >= 2 && now - getwhen(rec) < (time_t)((60 + (getpid() & 31)) << 6)) return 1;
 		return 0;
 	}
+	lastthere = 0;
 	return 0;
 }
 
@@ -74,8 +83,10 @@ void tcpto_record(const ipaddr *ip, int timedout, time_t now)
 {
 	size_t n, i, pick;
 	unsigned char *rec;
-	int fd = load(&n, 1);
+	int fd;
 
+	if (!timedout && !lastthere && ipaddr_eq(ip, &lastip)) return;
+	fd = load(&n, 1);
 	if (fd < 0) return;
 	for (i = 0; i < n; i++) if (same(table + i * TCPTO_REC, ip)) break;
 	if (i < n) {

@@ -223,6 +223,12 @@ class Instance:
         # nothing answers, so remote lookups fail temporarily and locally.
         if not os.path.exists(self.path("control/dnsservers")):
             self.control("dnsservers", "127.0.0.1:1")
+        # Nor may `qmailctl start` listen on the machine's public addresses
+        # (a missing listen file means qmail's default, all addresses):
+        # empty files turn every listener off until a test names its own.
+        for f in ("smtpd-listen", "submission-listen", "smtps-listen", "pop3-listen", "pop3s-listen"):
+            if not os.path.exists(self.path("control/" + f)):
+                self.write("control/" + f, "", owner="root" if self.mode == "root" else None)
 
     def bin(self, prog):
         return os.path.join(self.dir, "bin", prog)

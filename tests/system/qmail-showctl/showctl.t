@@ -14,7 +14,7 @@ KNOWN = """aliases authratelimit authsenders badmailfrom badrcptto bouncefrom bo
 concurrencyincoming concurrencylocal concurrencyremote databytes defaultdelivery defaultdomain
 defaulthost dnsservers doublebouncehost doublebounceto envnoathost greetdelay helohost idhost
 localiphost locals loginsenders maxperip maxrcpt me moreipme morercpthosts morercpthosts.cdb
-notipme outgoingip outgoingip6 percenthack plusdomain pop3-listen pop3s-listen qmqpservers
+notipme outgoingip outgoingip6 percenthack plusdomain pop3-listen pop3plainloopback pop3s-listen qmqpservers
 queuelifetime rcptcheck rcpthosts servercert.pem smtpauth smtpd-listen smtpgreeting smtproutes
 smtps-listen submission-listen tcp.smtp tcp.smtp.cdb tcpremotehost timeoutconnect timeoutremote
 timeoutsmtpd tlsdestinations tlsserverciphers virtualdomains""".split()
@@ -51,7 +51,21 @@ def entry(out, name):
     return out[i + len(key):j if j >= 0 else len(out)].rstrip("\n")
 
 
+LISTEN = ("smtpd", "submission", "smtps", "pop3", "pop3s")
+
+
+def no_listen_files(q):
+    """The test harness writes empty listen files (nothing may listen on
+    public addresses); the defaults shown here are those of missing ones."""
+    for k in LISTEN:
+        try:
+            os.unlink(q.path("control/%s-listen" % k))
+        except FileNotFoundError:
+            pass
+
+
 with Instance(t, name="show.example.test") as q:
+    no_listen_files(q)
     rc, out, err = show(q)
     t.eq(rc, 0, "exit 0 on a fresh instance")
     t.ok(out.startswith("qmail home directory: %s.\n" % q.dir), "it names the home directory", out[:200])
@@ -79,8 +93,13 @@ with Instance(t, name="show.example.test") as q:
              "root instance: smtpd-listen defaults to every address on 25")
         t.ok("0.0.0.0:587 and [::]:587" in entry(out, "submission-listen") and
              "0.0.0.0:465 and [::]:465" in entry(out, "smtps-listen"), "submission 587, smtps 465")
-    t.ok("does not start" not in entry(out, "smtpd-listen") and "does not start" in entry(out, "pop3-listen"),
-         "qmailctl starts SMTP, not yet POP3")
+        t.eq(entry(out, "pop3-listen"),
+             "(Default.) POP3 listens on 0.0.0.0:110 and [::]:110 (every address, IPv4 and IPv6).",
+             "root instance: pop3-listen defaults to every address on 110")
+        t.ok("0.0.0.0:995 and [::]:995" in entry(out, "pop3s-listen"), "pop3s 995")
+    t.ok(all("does not start" not in entry(out, k + "-listen") for k in LISTEN), "qmailctl starts SMTP and POP3")
+    t.ok(entry(out, "pop3plainloopback").startswith("(Default.)") and "0" in entry(out, "pop3plainloopback"),
+         "pop3plainloopback default 0", entry(out, "pop3plainloopback"))
     t.eq(entry(out, "me"), "My name is show.example.test.", "me")
     t.eq(entry(out, "locals"), "\nMessages for show.example.test are delivered locally.", "locals, one line per host")
     t.eq(entry(out, "concurrencylocal"), "(Default.) Local concurrency is 10.", "a default number")
@@ -133,13 +152,13 @@ if IS_ROOT:
     u = TestUser(unique_user("shw"))
     try:
         with Instance(t, name="single.example.test", mode="single", owner=u.name) as q:
+            no_listen_files(q)
             rc, out, err = show(q)
             t.eq(rc, 0, "single-user: exit 0")
             t.ok("instance: single-user" in out and "user ids: alias %d," % u.uid in out,
                  "single-user: every role is the owner", out[:600])
-            t.ok(all(entry(out, k + "-listen").startswith("(Default.) Off")
-                     for k in ("smtpd", "submission", "smtps")),
-                 "single-user: the SMTP listeners default to off", entry(out, "smtpd-listen"))
+            t.ok(all(entry(out, k + "-listen").startswith("(Default.) Off") for k in LISTEN),
+                 "single-user: the SMTP and POP3 listeners default to off", entry(out, "pop3-listen"))
     finally:
         u.remove()
 t.done()

@@ -97,7 +97,7 @@ with Instance(t, name="setup.example.test") as q:
     t.ok(pem.startswith("# nqmail qmail-mkcert: self-signed certificate for setup.example.test\n") and
          "BEGIN CERTIFICATE" in pem and "PRIVATE KEY" in pem,
          "servercert.pem: certificate and key, made for the name config-fast gave", pem[:80])
-    for f in ("boot/smtpd.run", "boot/smtpd.log.run"):
+    for f in ("boot/smtpd.run", "boot/smtpd.log.run", "boot/pop3d.run", "boot/pop3d.log.run"):
         text = open(q.path(f)).read() if os.path.exists(q.path(f)) else ""
         t.ok(q.dir in text and "@DIR@" not in text and "@NAME@" in text, f + " installed for qmailctl")
 

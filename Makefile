@@ -76,6 +76,7 @@ deps:
 check: deps
 	$(MAKE) all
 	$(MAKE) asan
+	$(MAKE) fuzz
 	sh scripts/check.sh
 
 setup: all

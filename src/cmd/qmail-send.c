@@ -38,6 +38,7 @@
  * each step is recognised at start. */
 #include "lib/buf.h"
 #include "lib/err.h"
+#include "lib/fdlimit.h"
 #include "lib/fs.h"
 #include "lib/io.h"
 #include "lib/sig.h"
@@ -77,10 +78,11 @@
 #define CLEANUP_BATCH 200     /* mess/ entries checked per loop */
 #define REC_MAX (ENVELOPE_ADDR_MAX + 8)
 #define NCHAN 2
-#define NJOBS (NCHAN * (SPAWN_MAX + 1))
+#define FD_RESERVE 64         /* descriptors kept for all but channel files */
 
 static const char *chandir[NCHAN] = { "local", "remote" };
 static const unsigned chanskip[NCHAN] = { SCHED_SKIP_LOCAL, SCHED_SKIP_REMOTE };
+static const unsigned long concmax[NCHAN] = { SPAWN_MAX, SPAWN_REMOTE_MAX };
 static const char *norspawn =
 	"Sorry, remote delivery is not available here: qmail-rspawn is not installed. (#4.3.0)";
 static const char *toolong =
@@ -107,7 +109,7 @@ static int readconc(const char **what)
 	if (control_readulong(&c[0], "concurrencylocal", 10) < 0) return -1;
 	*what = "control/concurrencyremote";
 	if (control_readulong(&c[1], "concurrencyremote", 20) < 0) return -1;
-	for (i = 0; i < NCHAN; i++) conc[i] = c[i] > SPAWN_MAX ? SPAWN_MAX : c[i];
+	for (i = 0; i < NCHAN; i++) conc[i] = c[i] > concmax[i] ? concmax[i] : c[i];
 	return 0;
 }
 
@@ -307,7 +309,9 @@ struct chan {
 	size_t outpos;
 	spawnrep rd;             /* reports being read */
 	unsigned long used;
-	struct del d[SPAWN_MAX];
+	struct del *d;           /* cap slots (see tables) */
+	unsigned long cap;
+	unsigned long *freeslot, nfree;   /* the slots not in use */
 	struct {                 /* the message whose recipients are being started */
 		unsigned long id;    /* 0: none */
 		int job;
@@ -316,7 +320,9 @@ struct chan {
 	} pass;
 };
 static struct chan ch[NCHAN];
-static struct job jobs[NJOBS];
+static struct job *jobs;         /* jobcap entries (see tables) */
+static int jobcap;
+static int *freejob, nfreejob;   /* the jobs not in use */
 static unsigned long masterdelid = 1;
 static buf rec;
 
@@ -350,11 +356,63 @@ static void later(sched *q, unsigned long id, time_t when)
 
 static void unmark(int j);
 
-static int job_avail(void)
+static int job_avail(void) { return nfreejob > 0; }
+
+/* The delivery tables, sized from control/concurrency* (at start and on
+ * HUP): a channel's slots from its concurrency, the jobs (one open
+ * channel file each: a message in delivery on a channel) from both plus
+ * one per channel for the message being started, as far as the limit on
+ * open descriptors allows. Tables grow and never shrink, so a slot or a
+ * job in use stays where it is; a lower concurrency only starts fewer.
+ * 0, or -1 out of memory (the concurrency is cut to the table). */
+static int tables(void)
 {
-	int j;
-	for (j = 0; j < NJOBS; j++) if (!jobs[j].refs) return 1;
-	return 0;
+	static int fdwarned;
+	unsigned long want, fdmax;
+	int c, r = 0;
+
+	for (c = 0; c < NCHAN; c++) {
+		struct chan *h = &ch[c];
+		unsigned long s;
+		struct del *d;
+		unsigned long *f;
+		if (conc[c] <= h->cap) continue;
+		d = realloc(h->d, conc[c] * sizeof *d);
+		if (d) h->d = d;
+		f = d ? realloc(h->freeslot, conc[c] * sizeof *f) : 0;
+		if (f) h->freeslot = f;
+		if (!d || !f) { conc[c] = h->cap; r = -1; continue; }
+		for (s = conc[c]; s-- > h->cap;) {   /* the lowest slot on top */
+			memset(&h->d[s], 0, sizeof h->d[s]);
+			h->freeslot[h->nfree++] = s;
+		}
+		h->cap = conc[c];
+	}
+	want = ch[0].cap + ch[1].cap + NCHAN;
+	fdmax = fd_limit_raise(want + FD_RESERVE);
+	if (fdmax < want + FD_RESERVE) {
+		if (!fdwarned++) {
+			logs("warning: the limit on open files (");
+			lognum(fdmax);
+			logs(") allows fewer messages in delivery at once than the concurrency asks for\n");
+		}
+		want = fdmax > FD_RESERVE + NCHAN ? fdmax - FD_RESERVE : NCHAN;
+	}
+	if (want > (unsigned long)jobcap) {
+		struct job *jb = realloc(jobs, want * sizeof *jb);
+		int *f;
+		int j;
+		if (jb) jobs = jb;
+		f = jb ? realloc(freejob, want * sizeof *f) : 0;
+		if (f) freejob = f;
+		if (!jb || !f) return -1;
+		for (j = (int)want; j-- > jobcap;) {
+			memset(&jobs[j], 0, sizeof jobs[j]);
+			freejob[nfreejob++] = j;
+		}
+		jobcap = (int)want;
+	}
+	return r;
 }
 
 static int del_avail(int c)
@@ -373,6 +431,7 @@ static void job_close(int j)
 	int c = jb->chan;
 
 	if (--jb->refs > 0) return;
+	freejob[nfreejob++] = j;   /* free again once this function is done */
 	if (jb->hiteof && !jb->numtodo) {
 		/* The marks need no fsync: the file goes, and the message is
 		 * gone only once its info file is removed (fsynced) later. */
@@ -433,7 +492,7 @@ static void sync_marks(int force)
 {
 	int j;
 	if (!unsynced || (!force && marks_due() > 0)) return;
-	for (j = 0; j < NJOBS; j++)
+	for (j = 0; j < jobcap; j++)
 		if (jobs[j].refs && jobs[j].marked) {
 			if (fsync(jobs[j].fd) < 0) warn("trouble fsyncing ", chandir[jobs[j].chan], jobs[j].id, "");
 			unmark(j);
@@ -488,13 +547,14 @@ static void del_start(int c, int j, off_t mpos, const char *recip)
 	static buf s;   /* the delivery's sender (VERP: its own per recipient) */
 	unsigned long i;
 
-	for (i = 0; i < SPAWN_MAX; i++) if (!h->d[i].used) break;
-	if (i == SPAWN_MAX) return;
+	if (!h->nfree) return;
+	i = h->freeslot[h->nfree - 1];
 	if (buf_copys(&h->d[i].recip, recip) < 0 || verp_sender(&s, jobs[j].sender.s, addressed(c, recip)) < 0) {
 		logs("alert: out of memory, sleeping...\n");
 		sleep(10);
 		return;
 	}
+	h->nfree--;
 	h->d[i].used = 1;
 	h->d[i].job = j;
 	h->d[i].delid = masterdelid++;
@@ -562,6 +622,7 @@ static void report(int c, unsigned long slot, char st, const char *text, size_t 
 	}
 	d->used = 0;
 	h->used--;
+	h->freeslot[h->nfree++] = slot;
 	job_close(d->job);
 	status();
 }
@@ -577,7 +638,7 @@ static void spawndied(int c)
 static void onreport(void *ctx, unsigned long slot, char st, const char *text, size_t n)
 {
 	int c = *(int *)ctx;
-	if (slot >= SPAWN_MAX || !ch[c].d[slot].used)
+	if (slot >= ch[c].cap || !ch[c].d[slot].used)
 		logs("warning: internal error: delivery report out of range\n");
 	else
 		report(c, slot, st, text, n);
@@ -621,7 +682,7 @@ static void pass_chan(int c)
 				later(&pq[c], e.id, now + SLEEP_SYSFAIL);
 				continue;
 			}
-			for (j = 0; jobs[j].refs; j++) ;
+			j = freejob[--nfreejob];
 			jobs[j].refs = 1;
 			jobs[j].id = e.id;
 			jobs[j].chan = c;
@@ -1081,6 +1142,7 @@ static void reread(void)
 	route_free(&rt);
 	rt = nr;
 	if (readconc(&what) < 0) { logs("alert: unable to reread "); logs(what); logs("\n"); }
+	if (tables() < 0) logs("alert: out of memory: concurrency not raised\n");
 }
 
 /* Write what is pending on a non-blocking descriptor. -1: peer gone. */
@@ -1139,6 +1201,11 @@ int main(void)
 	}
 	if (getcontrols(&what) < 0) {
 		logs("alert: cannot start: unable to read controls: "); logs(what); logs("\n");
+		out_flush(&logo);
+		_exit(111);
+	}
+	if (tables() < 0) {
+		logs("alert: cannot start: out of memory for the delivery tables\n");
 		out_flush(&logo);
 		_exit(111);
 	}

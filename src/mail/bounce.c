@@ -2,6 +2,7 @@
 #include "mail/bounce.h"
 #include "mail/date822.h"
 #include "mail/qqclient.h"
+#include "mail/remotediag.h"
 #include "lib/str.h"
 #include <errno.h>
 #include <string.h>
@@ -138,34 +139,53 @@ static int copyfd(w *o, int fd, unsigned long long lim)
 	}
 }
 
-/* One recipient group of the delivery-status part. */
-static void group(w *o, const buf *addr, const buf *diag, const char *status)
+/* One recipient group of the delivery-status part. A failure that
+ * qmail-remote reported (raw: the block's text, line ends kept) names
+ * the server and its SMTP reply (RFC 3464 Remote-MTA, Diagnostic-Code
+ * "smtp;"); any other keeps qmail's text as an x-qmail diagnostic. */
+static void group(w *o, const buf *addr, const buf *diag, const buf *raw, const char *status)
 {
+	remotediag rd = REMOTEDIAG_INIT;
 	buf d = BUF_INIT;
+	char st[12];
 	size_t i;
+	int remote = remotediag_parse(raw->s ? raw->s : "", raw->len, &rd);
 
+	if (remote < 0) { if (!o->err) o->err = ENOMEM; remote = 0; }
 	puts_(o, "\nFinal-Recipient: rfc822; ");
 	for (i = 0; i < addr->len && i < 900; i++) {
 		char c = addr->s[i];
 		if ((unsigned char)c < 33 || (unsigned char)c > 126) c = '?';
 		put(o, &c, 1);
 	}
+	if (remote) {
+		/* Action "failed" is a permanent status (RFC 3464 2.3.4): a
+		 * 4xx reply that ended in a bounce (queuelifetime) is class 5. */
+		memcpy(st, rd.status, sizeof st);
+		if (st[0] == '4') st[0] = '5';
+		status = st;
+	}
 	puts_(o, "\nAction: failed\nStatus: ");
 	puts_(o, status);
 	puts_(o, "\n");
-	if (buf_puts(&d, "x-qmail; ") < 0 || buf_put(&d, diag->s, diag->len) < 0) {
+	if (remote && rd.mta[0]) { puts_(o, "Remote-MTA: dns; "); puts_(o, rd.mta); puts_(o, "\n"); }
+	if (buf_puts(&d, remote ? "smtp; " : "x-qmail; ") < 0 ||
+	    (remote ? buf_put(&d, rd.smtp.s, rd.smtp.len) : buf_put(&d, diag->s, diag->len)) < 0) {
 		if (!o->err) o->err = ENOMEM;
 	} else
 		putfield(o, "Diagnostic-Code", d.s, d.len);
 	buf_free(&d);
+	remotediag_free(&rd);
 }
+
+#define RAW_MAX 16384   /* bytes of one block's text examined for a remote reply */
 
 /* The delivery-status groups, one per block of the bounce/N file from
  * its offset on (only the first block when one is set). */
 static int dsn(w *o, int fd, int one)
 {
 	io_in in;
-	buf line = BUF_INIT, addr = BUF_INIT, diag = BUF_INIT;
+	buf line = BUF_INIT, addr = BUF_INIT, diag = BUF_INIT, raw = BUF_INIT;
 	char status[12] = "5.0.0", s[12];
 	int have = 0, r = 0;
 
@@ -178,7 +198,7 @@ static int dsn(w *o, int fd, int one)
 		if (k == 0 && !line.len) break;
 		if (line.len && line.s[line.len - 1] == '\n') line.len--;
 		if (!line.len) {                     /* end of a block */
-			if (have) group(o, &addr, &diag, status);
+			if (have) group(o, &addr, &diag, &raw, status);
 			if (have && one) { have = 0; break; }
 			have = 0;
 			continue;
@@ -188,20 +208,29 @@ static int dsn(w *o, int fd, int one)
 			int e = n >= 3 && line.s[0] == '<' && line.s[n - 2] == '>' && line.s[n - 1] == ':';
 			if (buf_copy(&addr, line.s + e, e ? n - 3 : n) < 0) { o->err = ENOMEM; break; }
 			diag.len = 0;
+			raw.len = 0;
 			memcpy(status, "5.0.0", 6);
 			have = 1;
 			continue;
 		}
 		bounce_status(line.s, line.len, s);  /* the last code in the text wins */
 		if (!str_eq(s, "5.0.0")) memcpy(status, s, sizeof s);
+		/* the text with its line ends, for remotediag_parse: our
+		 * spawns' reports are far shorter than this bound */
+		if (raw.len < RAW_MAX &&
+		    (buf_put(&raw, line.s, line.len > RAW_MAX ? RAW_MAX : line.len) < 0 || buf_putc(&raw, '\n') < 0)) {
+			o->err = ENOMEM;
+			break;
+		}
 		if (diag.len < 1000 &&
 		    ((diag.len && buf_putc(&diag, ' ') < 0) ||
 		     buf_put(&diag, line.s, line.len > 1000 ? 1000 : line.len) < 0)) { o->err = ENOMEM; break; }
 	}
-	if (have && !o->err && r == 0) group(o, &addr, &diag, status);
+	if (have && !o->err && r == 0) group(o, &addr, &diag, &raw, status);
 	buf_free(&line);
 	buf_free(&addr);
 	buf_free(&diag);
+	buf_free(&raw);
 	return r;
 }
 

@@ -19,7 +19,11 @@
  * (a double bounce says "I tried to deliver a bounce message to this
  * address, but the bounce bounced!" and "--- Below this line is the
  * original bounce."), then a message/delivery-status part with one
- * recipient group per block, then the original message as message/rfc822
+ * recipient group per block (a failure reported by qmail-remote gets
+ * Remote-MTA "dns; <address>", Diagnostic-Code "smtp; <the reply>" and the
+ * server's enhanced status, src/mail/remotediag.h; any other failure
+ * Diagnostic-Code "x-qmail; <qmail's text>" and the last "#x.y.z" in it),
+ * then the original message as message/rfc822
  * with its Return-Path. The message is streamed: memory does not depend on
  * its size nor on the number of failed recipients. */
 #ifndef NQ_BOUNCE_H

@@ -108,6 +108,33 @@ int main(void)
 	ok(strcmp(out + n - 16, "\n--BOUNDARY-x--\n") == 0, "ends with the closing boundary");
 	free(out);
 
+	/* a failure qmail-remote reported: Remote-MTA, Diagnostic-Code smtp */
+	b.len = 0;
+	{
+		const char *rt = "192.0.2.7 does not like recipient.\n"
+		                 "Remote host said: 550-5.1.1 no such user\n550 5.1.1 here\n"
+		                 "Giving up on 192.0.2.7.\n";
+		const char *rt4 = "Connected to 2001:db8::5 but sender was rejected.\n"
+		                  "Remote host said: 451 try later\n"
+		                  "I'm not going to try again; this message has been in the queue too long.\n";
+		bounce_block(&b, "gone@far.test", rt, strlen(rt));
+		bounce_block(&b, "late@far.test", rt4, strlen(rt4));
+		bounce_block(&b, "loc@mx.example.test", text1, strlen(text1));
+	}
+	out = render(&m, &b, "x\n", &n);
+	ok(strstr(out, "Final-Recipient: rfc822; gone@far.test\nAction: failed\nStatus: 5.1.1\n"
+	              "Remote-MTA: dns; 192.0.2.7\nDiagnostic-Code: smtp; 550 5.1.1 no such user here\n\n") != 0,
+	   "remote failure: Remote-MTA, smtp diagnostic, enhanced status");
+	ok(strstr(out, "Final-Recipient: rfc822; late@far.test\nAction: failed\nStatus: 5.0.0\n"
+	              "Remote-MTA: dns; 2001:db8::5\nDiagnostic-Code: smtp; 451 try later\n\n") != 0,
+	   "remote 4xx that ended in a bounce: class 5, IPv6 Remote-MTA");
+	ok(strstr(out, "Final-Recipient: rfc822; loc@mx.example.test\nAction: failed\nStatus: 5.1.1\n"
+	              "Diagnostic-Code: x-qmail; Sorry, no mailbox") != 0, "local failure keeps x-qmail");
+	ok(strstr(out, "<gone@far.test>:\n192.0.2.7 does not like recipient.\n"
+	              "Remote host said: 550-5.1.1 no such user\n550 5.1.1 here\nGiving up on 192.0.2.7.\n\n") != 0,
+	   "human part keeps qmail's text");
+	free(out);
+
 	/* double bounce, quoted address, long diagnostic folded */
 	b.len = 0;
 	{

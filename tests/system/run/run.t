@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 # make run (scripts/run.sh): creates the demo instance, names it, starts
-# it with SMTP and submission on loopback ports (nothing else listens),
-# and prints how to send a message (qmail-inject, swaks over SMTP, swaks
-# and Python's smtplib through submission with a qmail-vuser login) and
-# where it lands; following those instructions delivers each message
-# there. Run again while it runs: it restarts, on the same ports. Under a
-# parent that keeps the qmail users out it explains.
+# it with SMTP, submission and POP3 on loopback ports (nothing else
+# listens), and prints how to send a message (qmail-inject, swaks over
+# SMTP, swaks and Python's smtplib through submission with a qmail-vuser
+# login), where it lands and how to read it with Python's poplib (STLS,
+# the same login); following those instructions delivers each message
+# there and reads the last one back. Run again while it runs: it
+# restarts, on the same ports. Under a parent that keeps the qmail users
+# out it explains.
 import os, re, shutil, subprocess, sys, tempfile
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "qmailctl"))
@@ -48,10 +50,15 @@ try:
     sub = open(os.path.join(d, "control/submission-listen")).read().split()
     t.ok(len(smtp) == 1 and smtp[0].startswith("127.0.0.1:") and len(sub) == 1 and sub[0].startswith("127.0.0.1:"),
          "SMTP and submission on loopback", (smtp, sub))
+    pop = open(os.path.join(d, "control/pop3-listen")).read().split()
+    t.ok(len(pop) == 1 and pop[0].startswith("127.0.0.1:"), "POP3 on loopback", pop)
     t.eq(open(os.path.join(d, "control/smtps-listen")).read().strip(), "", "SMTPS off")
-    ports = [int(x.rsplit(":", 1)[1]) for x in smtp + sub]
-    t.eq([listening(p) for p in ports], [{"127.0.0.1"}, {"127.0.0.1"}], "they listen there, and only there")
+    t.eq(open(os.path.join(d, "control/pop3s-listen")).read().strip(), "", "POP3S off")
+    ports = [int(x.rsplit(":", 1)[1]) for x in smtp + sub + pop]
+    t.eq([listening(p) for p in ports], [{"127.0.0.1"}] * 3, "they listen there, and only there")
     cmds = re.findall(r"^\s*((?:swaks|python3 -c) .*)$", o, re.M)
+    pops = [c for c in cmds if "poplib" in c]
+    cmds = [c for c in cmds if "poplib" not in c]
     t.ok(len(cmds) == 3 and any("--auth-password" in c for c in cmds) and any("smtplib" in c for c in cmds),
          "it prints swaks for SMTP and swaks and smtplib for submission, with the password", o)
     t.ok(any(("--server " + smtp[0]) in c and "--auth" not in c for c in cmds) if smtp else False,
@@ -60,10 +67,20 @@ try:
         r3 = run(["sh", "-c", c], timeout=60)
         t.eq(r3.returncode, 0, "printed command %d works: %s" % (i + 1, c.split()[0]), r3.stdout + r3.stderr)
         t.ok(wait(lambda: len(os.listdir(new)) == 2 + i, 30), "and its message lands where it said")
+    t.ok(len(pops) == 1 and ("poplib.POP3(\"127.0.0.1\", %s)" % pop[0].rsplit(":", 1)[1]) in pops[0] and
+         ".stls(" in pops[0] and "demo@demo.run.test" in pops[0], "it prints a poplib line: STLS, the demo login", pops)
+    if pops:
+        r3 = run(["sh", "-c", pops[0]], timeout=60)
+        got = r3.stdout.decode("utf-8", "replace")
+        t.ok(r3.returncode == 0 and "Subject: hello" in got and "hi" in got.split("\n"),
+             "the poplib line reads the last message back", r3.stdout + r3.stderr)
+        t.eq((len(os.listdir(new)), len(os.listdir(os.path.join(d, "alias/Maildir/cur")))), (0, 4),
+             "POP3's QUIT moved the messages from new/ to cur/")
     r = run(["sh", RUN, d, BUILD], env=env, timeout=120)
     t.eq(r.returncode, 0, "run.sh again while it runs (restart)")
     t.eq(run([os.path.join(d, "bin/qmailctl"), "stat"]).returncode, 0, "still running")
     t.eq(open(os.path.join(d, "control/smtpd-listen")).read().split(), smtp, "on the same SMTP port")
+    t.eq(open(os.path.join(d, "control/pop3-listen")).read().split(), pop, "on the same POP3 port")
     r = run([os.path.join(d, "bin/qmailctl"), "stop"])
     t.eq(r.returncode, 0, "qmailctl stop")
     t.ok(wait(lambda: not instance_procs(Dir(d)), 10), "nothing left running")

@@ -9,7 +9,7 @@
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 XCFLAGS  = -std=c17 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Isrc
-LDLIBS   = -Wl,--as-needed -lcdb -lcrypt -lssl -lcrypto
+LDLIBS   = -Wl,--as-needed -lcdb -lcrypt -lssl -lcrypto -lopendkim -lspf2 -lopendmarc
 B       ?= build
 PREFIX  ?= $(CURDIR)/run
 

@@ -22,6 +22,7 @@ PKGS="gcc make pkg-config libcdb-dev tinycdb libssl-dev libcrypt-dev daemontools
 ucspi-tcp-ipv6 python3 perl strace procps iproute2 swaks dnsmasq-base openssl
 procmail postfix $*"
 PKGS="$PKGS clang libclang-rt-14-dev"   # make fuzz: libFuzzer with ASan/UBSan (tests/fuzz-brief.t)
+PKGS="$PKGS libopendkim-dev libspf2-dev libopendmarc-dev python3-dkim python3-spf"   # DKIM, SPF, DMARC and their independent checkers in tests
 PKGS="$PKGS fetchmail"   # POP3 tests pull mail with a real client (tests/system/qmail-pop3d/fetchmail.t)
 PKGS="$PKGS unbound ldnsutils"   # DANE tests: a validating resolver and a signed zone (tests/system/qmail-remote/dane.t)
 PKGS="$PKGS chromium chromium-driver python3-selenium"   # qmail-report's page in a browser (tests/system/qmail-report/html.t)

@@ -116,6 +116,7 @@ d "$DIR/queue/mess" 750 $QQ $Q
 d "$DIR/queue/lock" 750 $QQ $Q
 for sub in info local remote; do d "$DIR/queue/$sub" 700 $QS $Q; done
 d "$DIR/queue/bounce" 700 $QS $Q
+d "$DIR/queue/hold" 700 $QS $Q      # qmail-qctl hold (src/mail/qctl.h)
 i=0
 while [ $i -lt 23 ]; do
 	d "$DIR/queue/mess/$i" 750 $QQ $Q
@@ -125,14 +126,17 @@ done
 [ -e "$DIR/queue/lock/tcpto" ] || : > "$DIR/queue/lock/tcpto"
 [ -e "$DIR/queue/lock/sendmutex" ] || : > "$DIR/queue/lock/sendmutex"
 [ -p "$DIR/queue/lock/trigger" ] || { rm -f "$DIR/queue/lock/trigger"; mkfifo "$DIR/queue/lock/trigger"; }
+[ -p "$DIR/queue/lock/qctl" ] || { rm -f "$DIR/queue/lock/qctl"; mkfifo "$DIR/queue/lock/qctl"; }
 if [ $MODE = root ]; then
 	chown $QR:$Q "$DIR/queue/lock/tcpto"
 	chown $QS:$Q "$DIR/queue/lock/sendmutex"
 	chown $QS:$Q "$DIR/queue/lock/trigger"
+	chown $QS:$Q "$DIR/queue/lock/qctl"
 fi
 chmod 644 "$DIR/queue/lock/tcpto"
 chmod 600 "$DIR/queue/lock/sendmutex"
 chmod 622 "$DIR/queue/lock/trigger"
+chmod 600 "$DIR/queue/lock/qctl"
 
 # The role ids (see src/mail/instance.h).
 {

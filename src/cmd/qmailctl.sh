@@ -689,6 +689,7 @@ do_stat() {
 
 do_queue() {
 	"$DIR/bin/qmail-qstat"
+	[ -x "$DIR/bin/qmail-qshape" ] && "$DIR/bin/qmail-qshape"
 	"$DIR/bin/qmail-qread"
 }
 
@@ -769,7 +770,7 @@ usage: qmailctl VERB    (instance $DIR)
   alrm      the same as doqueue
   flush     the same as doqueue
   hup       make qmail-send reread locals, virtualdomains, concurrency* (also: reload)
-  queue     the queue: qmail-qstat and qmail-qread
+  queue     the queue: qmail-qstat, qmail-qshape and qmail-qread
   cdb       rebuild tcp.smtp.cdb (tcprules), users/cdb (qmail-newu) and morercpthosts.cdb
   help      this text
 EOF

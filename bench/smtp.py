@@ -141,6 +141,7 @@ class Smtp:
 
         # (m) one session more, looked at before it ends
         probe = self.probe(mta)
+        b.settle(mta)       # its messages are delivered before the Maildir is replaced
         R["m_hwm_kib"] = max(hwm, probe.get("hwm", 0)) or None
         R["m_probe_hwm_kib"] = probe.get("hwm")
         R["m_private_kib"] = probe.get("private")

@@ -28,6 +28,7 @@
  * empty. */
 #include "lib/buf.h"
 #include "lib/err.h"
+#include "lib/fdlimit.h"
 #include "lib/fs.h"
 #include "lib/io.h"
 #include "lib/sig.h"
@@ -388,6 +389,10 @@ int main(int argc, char **argv)
 	nq_chdir_home();
 	(void)tcpto_clear();
 	if (chdir("queue") < 0) err_dieerr(EXIT_TEMP, "unable to switch to ", nq_home(), "/queue", (char *)0);
+	/* one pipe per delivery in flight: room for as many as qmail-send
+	 * may ask for; beyond what the system allows a delivery is deferred
+	 * ("Unable to create a pipe") */
+	(void)fd_limit_raise(SLOT_MAX + 64);
 	busy = calloc(SLOT_MAX, 1);
 	if (!busy) err_nomem();
 	if (pipe2(selfpipe, O_CLOEXEC | O_NONBLOCK) < 0) err_dieerr(EXIT_TEMP, "unable to create a pipe", (char *)0);

@@ -417,7 +417,7 @@ static int tables(void)
 
 static int del_avail(int c)
 {
-	if (!ch[c].present) return 1;    /* deferred on the spot, no slot held */
+	if (!ch[c].present) return ch[c].nfree > 0;   /* deferred on the spot */
 	return ch[c].alive && ch[c].used < conc[c];
 }
 
@@ -541,18 +541,20 @@ out:
 
 static void report(int c, unsigned long slot, char st, const char *text, size_t n);
 
-static void del_start(int c, int j, off_t mpos, const char *recip)
+/* Start the delivery of recip (at mpos in the channel file) for job j:
+ * 0, or -1 when it could not (no slot, out of memory; logged). */
+static int del_start(int c, int j, off_t mpos, const char *recip)
 {
 	struct chan *h = &ch[c];
 	static buf s;   /* the delivery's sender (VERP: its own per recipient) */
 	unsigned long i;
 
-	if (!h->nfree) return;
+	if (!h->nfree) return -1;
 	i = h->freeslot[h->nfree - 1];
 	if (buf_copys(&h->d[i].recip, recip) < 0 || verp_sender(&s, jobs[j].sender.s, addressed(c, recip)) < 0) {
 		logs("alert: out of memory, sleeping...\n");
 		sleep(10);
-		return;
+		return -1;
 	}
 	h->nfree--;
 	h->d[i].used = 1;
@@ -574,6 +576,7 @@ static void del_start(int c, int j, off_t mpos, const char *recip)
 		logs("alert: out of memory, sleeping...\n");
 		report(c, i, 'Z', "qmail-send out of memory (#4.3.0)", 33);   /* 33 = its length */
 	}
+	return 0;
 }
 
 /* A finished delivery: log it, record it, free its slot. */
@@ -705,7 +708,14 @@ static void pass_chan(int c)
 		j = h->pass.job;
 		r = qrec_get(&h->pass.in, &rec, REC_MAX, &used);
 		if (r == 1 && rec.s[0] == 'T') {
-			del_start(c, j, h->pass.mpos, rec.s + 1);
+			if (del_start(c, j, h->pass.mpos, rec.s + 1) < 0) {
+				/* not started, so not skipped: the message comes
+				 * back later and its unmarked recipients with it */
+				jobs[j].retry = now + SLEEP_SYSFAIL;
+				h->pass.id = 0;
+				job_close(j);
+				break;
+			}
 		} else if (r == 1 && rec.s[0] == 'D') {
 			;
 		} else {

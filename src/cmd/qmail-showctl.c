@@ -207,9 +207,10 @@ static void show_num(const struct ctl *c)
 		put(c->pre);
 		putnum(u);
 		put(c->post);
-		if ((str_eq(c->name, "concurrencylocal") || str_eq(c->name, "concurrencyremote")) && u > SPAWN_MAX) {
+		if ((str_eq(c->name, "concurrencylocal") && u > SPAWN_MAX) ||
+		    (str_eq(c->name, "concurrencyremote") && u > SPAWN_REMOTE_MAX)) {
 			put(" The silent limit makes it ");
-			putnum(SPAWN_MAX);
+			putnum(str_eq(c->name, "concurrencylocal") ? SPAWN_MAX : SPAWN_REMOTE_MAX);
 			put(".");
 		}
 		put("\n");

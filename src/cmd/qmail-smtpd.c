@@ -18,7 +18,9 @@
  *
  * What is refused, and how, is in doc/qmail-smtpd.8; the readers for
  * commands, addresses and DATA are src/mail/smtpin.c, the Received line
- * src/mail/received.c, the recipient check src/mail/rcptcheck.c. */
+ * src/mail/received.c, the recipient check src/mail/rcptcheck.c, the SPF
+ * check src/mail/spf.c and the Authentication-Results field (ours added,
+ * forged ones removed) src/mail/authres.c. */
 #include "lib/base64.h"
 #include "lib/err.h"
 #include "lib/lockslot.h"
@@ -28,6 +30,7 @@
 #include "lib/stream.h"
 #include "lib/tls.h"
 #include "mail/addrlist.h"
+#include "mail/authres.h"
 #include "mail/checkpw.h"
 #include "mail/control.h"
 #include "mail/instance.h"
@@ -38,6 +41,7 @@
 #include "mail/route.h"
 #include "mail/senders.h"
 #include "mail/smtpin.h"
+#include "mail/spf.h"
 #include "mail/users.h"
 #include <arpa/inet.h>
 #include <errno.h>
@@ -66,6 +70,8 @@ static stream io;
 static struct {
 	buf me, greeting, localiphost, certfile, ciphers, rcptprog, statedir, cdbpath, aliashome;
 	buf loginsenders, authrates;
+	buf authservid;            /* control/authservid, else control/me */
+	int spfpolicy;             /* control/spfpolicy: SPF_POLICY_* */
 	unsigned long databytes, timeout, maxrcpt, greetdelay, maxperip;
 	int rcptcheck, submission, smtps, tlsok, plainloopback;
 	char **checkpw;            /* argv for AUTH, or 0 */
@@ -91,6 +97,7 @@ static struct {
 	int authed;
 	buf login;
 	rcptclient rc;
+	struct authres ar;         /* results for this message's header */
 } ss;
 
 /* ---- replies ------------------------------------------------------------- */
@@ -190,6 +197,8 @@ static void config(int argc, char **argv)
 	}
 	if (!cf.me.len && buf_copys(&cf.me, "unknown") < 0) nomem();
 	if (control_readline(&cf.localiphost, "localiphost", cf.me.s) < 0) diecontrol("localiphost");
+	if (control_readline(&cf.authservid, "authservid", cf.me.s) < 0) diecontrol("authservid");
+	if ((cf.spfpolicy = spf_policy()) < 0) diecontrol("spfpolicy");
 	setting(&cf.databytes, "DATABYTES", "databytes", 0);
 	setting(&cf.timeout, 0, "timeoutsmtpd", 1200);
 	setting(&cf.maxrcpt, 0, "maxrcpt", MAXRCPT_DEFAULT);
@@ -226,6 +235,15 @@ static void config(int argc, char **argv)
 	cf.smtps = env("SMTPS") != 0;
 	cf.plainloopback = env("AUTHPLAINLOOPBACK") != 0;
 	if (argc > 1) cf.checkpw = argv + 1;
+	{
+		buf why = BUF_INIT;
+		if (spf_init(cf.me.s, &why) < 0) {
+			err_warn("unable to set up SPF: ", why.s ? why.s : "out of memory", (char *)0);
+			reply("421 4.3.0 unable to set up SPF checks");
+			bye(111);
+		}
+		buf_free(&why);
+	}
 	if (!cf.rh.have) err_warn("control/rcpthosts is missing: accepting no domain from unauthenticated clients", (char *)0);
 }
 
@@ -330,6 +348,7 @@ static void reset(void)
 	ss.from.len = 0;
 	ss.rcpts.len = 0;
 	ss.nrcpt = 0;
+	authres_clear(&ss.ar);
 }
 
 static int loopback(void)
@@ -413,6 +432,40 @@ static int ratecheck(int take)
 	return ratelimit(cf.statedir.s, ss.login.s, ss.login.len, max, window, take, time(0));
 }
 
+/* The SPF check of the sender (or, for <>, of the HELO name), and the
+ * result noted for the Authentication-Results field. Clients we relay
+ * for are not checked: their mail is ours. 1 go on, 0 refused (replied). */
+static int spf(const char *from)
+{
+	struct spf_check c = {SPFR_NONE, 0, BUF_INIT};
+	int r;
+
+	if (ss.authed) {
+		if (authres_add(&ss.ar, "auth", "pass", 0, "smtp.auth", ss.login.s) < 0) nomem();
+		return 1;
+	}
+	if (cf.relayclient) return 1;
+	if (spf_check(cf.remoteip, ss.heloname.s, from, &c) < 0) nomem();
+	r = 1;
+	if (c.result == SPFR_FAIL && cf.spfpolicy >= SPF_POLICY_REFUSE) {
+		logmsg("SPF fail for ", c.domain.s, 0);
+		out("550 5.7.23 SPF: ");
+		out(c.domain.s);
+		out(" does not allow ");
+		out(cf.remoteip);
+		error(" to send its mail");
+		r = 0;
+	} else if (c.result == SPFR_TEMPERROR && cf.spfpolicy >= SPF_POLICY_DEFER) {
+		logmsg("SPF temporary error for ", c.domain.s, 0);
+		reply("451 4.4.3 SPF: temporary DNS error; try again later");
+		r = 0;
+	} else if (authres_add(&ss.ar, "spf", spf_name(c.result), 0,
+	                       c.helo ? "smtp.helo" : "smtp.mailfrom", c.helo ? ss.heloname.s : from) < 0)
+		nomem();
+	buf_free(&c.domain);
+	return r;
+}
+
 static void mail(const char *arg, size_t n)
 {
 	struct smtp_path p = {BUF_INIT, 0, 0};
@@ -469,6 +522,7 @@ static void mail(const char *arg, size_t n)
 			goto out;
 		}
 	}
+	if (!spf(p.addr.s)) goto out;
 	ss.badfrom = addrlist_match(&cf.badfrom, p.addr.s, p.addr.len);
 	if (buf_copy(&ss.from, p.addr.s, p.addr.len) < 0) nomem();
 	ss.utf8 = utf8;
@@ -623,7 +677,8 @@ static void data(size_t n)
 {
 	struct smtp_data d;
 	struct received rv;
-	buf chunk = BUF_INIT, why = BUF_INIT;
+	struct authres_filter af;
+	buf chunk = BUF_INIT, clean = BUF_INIT, why = BUF_INIT;
 	char num[24];
 	const char *r;
 	pid_t qp;
@@ -661,10 +716,11 @@ static void data(size_t n)
 		rv.tlsbits = tls_bits(ss.tls);
 	}
 	rv.when = time(0);
-	if (received_line(&chunk, &rv) < 0) nomem();
+	if (authres_header(&chunk, cf.authservid.s, &ss.ar) < 0 || received_line(&chunk, &rv) < 0) nomem();
 	qq_put(&q, chunk.s, chunk.len);
 
 	smtp_data_init(&d, cf.databytes);
+	authres_filter_init(&af, cf.authservid.s);
 	while (d.st != SD_END) {
 		ssize_t k = stream_fill(&io);
 		long long used;
@@ -680,9 +736,14 @@ static void data(size_t n)
 		used = smtp_data_feed(&d, io.in + io.pos, stream_buffered(&io), &chunk);
 		if (used < 0) nomem();
 		io.pos += (size_t)used;
-		if (chunk.len) qq_put(&q, chunk.s, chunk.len);
+		clean.len = 0;
+		if (authres_filter_feed(&af, chunk.s, chunk.len, &clean) < 0 ||
+		    (d.st == SD_END && authres_filter_end(&af, &clean) < 0)) nomem();
+		if (clean.len) qq_put(&q, clean.s, clean.len);
 	}
 	buf_free(&chunk);
+	buf_free(&clean);
+	authres_filter_free(&af);
 
 	r = 0;
 	if (d.bad & (SD_BARELF | SD_BARECR)) {

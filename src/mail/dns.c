@@ -359,6 +359,14 @@ int dns_ip(const char *name, int family, dns_iplist *out, buf *why)
 	return r;
 }
 
+int dns_query(const char *name, int type, const unsigned char **msg, size_t *len, buf *why)
+{
+	int r = query(name, type, len, why);
+	*msg = answer;
+	if (r != DNS_FOUND) *len = 0;
+	return r;
+}
+
 int dns_tlsa(const char *name, dns_tlsalist *out, int *secure, buf *why)
 {
 	size_t n;

@@ -71,6 +71,11 @@ int dns_ip(const char *name, int family, dns_iplist *out, buf *why);
  * server we trust (see above). */
 int dns_tlsa(const char *name, dns_tlsalist *out, int *secure, buf *why);
 
+/* Any type (T_TXT, T_PTR, ...) for callers with their own parser (SPF):
+ * on DNS_FOUND, *msg and *len are the whole answer, valid until the next
+ * lookup. */
+int dns_query(const char *name, int type, const unsigned char **msg, size_t *len, buf *why);
+
 /* Parsers of a whole DNS response msg (len bytes) to a query for qname.
  * They return DNS_FOUND, DNS_NODATA or DNS_SOFT (malformed); the header's
  * rcode is not looked at (the resolver did). *ad gets the AD bit. */

@@ -14,9 +14,13 @@
  * The message is read twice: once to learn its size on the wire and
  * whether it has 8-bit bytes (SIZE=, BODY=8BITMIME, SMTPUTF8), once to
  * send it through src/mail/smtpdata.h, which makes smuggling impossible.
- * So the input must be seekable: a pipe is first copied into a memfd. */
+ * So the input must be seekable: a pipe is first copied into a memfd.
+ * Before either reading, src/mail/dkimsign.h may make DKIM-Signature
+ * fields for the message (a third reading); they go first, through the
+ * same encoder, so the size announced counts them. */
 #include "mail/smtpout.h"
 #include "mail/control.h"
+#include "mail/dkimsign.h"
 #include "mail/dns.h"
 #include "mail/instance.h"
 #include "mail/ipme.h"
@@ -87,6 +91,7 @@ static _Noreturn void report(char st, const char *a, const char *b, const char *
 static int msgfd;
 static off_t msgstart;
 static smtpdata scan;           /* what the first reading learned */
+static buf dkimsig;             /* DKIM-Signature fields sent before the message */
 
 /* A pipe or socket cannot be read twice: copy it into memory first. */
 static void seekable(void)
@@ -117,6 +122,10 @@ static int readmsg(smtpdata *d, stream *s)
 	off_t at = msgstart;
 
 	smtpdata_init(d);
+	if (dkimsig.len) {
+		if (smtpdata_put(d, dkimsig.s, dkimsig.len, &o) < 0) { oom = 1; finish(); }
+		if (s && stream_put(s, o.s, o.len) < 0) { buf_free(&o); return -1; }
+	}
 	for (;;) {
 		ssize_t r = pread(msgfd, b, sizeof b, at);
 		if (r < 0 && errno == EINTR) continue;
@@ -687,6 +696,8 @@ int smtpout_run(const char *host, const char *sender, char *const *recips, int n
 	if (r == PLAN_PERM) report('D', why.s, "\n", 0);
 
 	seekable();
+	if (dkimsign_message(msgfd, msgstart, sender, &dkimsig, &why) < 0)
+		report('Z', "Unable to sign the message with DKIM: ", why.s ? why.s : "?", ". (#4.3.0)\n");
 	if (readmsg(&scan, 0) < 0) report('Z', "Unable to read message. (#4.3.0)\n", 0, 0);
 
 	for (i = 0; i < plan.n; i++) {

@@ -15,6 +15,8 @@
 #                     /usr/bin/mailq to the instance (LINK_ROOT=D puts the
 #                     links under D instead of /, for packaging and tests)
 #   BOOT_RC=1         also install DIR/rc (qmail's boot script)
+#   SYSTEMD_UNITS=1   also install the systemd units of DIR/boot/systemd/
+#                     into /etc/systemd/system (SYSTEMD_UNIT_DIR=D: into D)
 set -eu
 umask 022
 DIR=${1:?usage: setup.sh DIR [BUILD]}
@@ -216,6 +218,35 @@ t "$top/conf/qmail-send.run" "$DIR/service/qmail-send/run" 755
 t "$top/conf/qmail-send.log.run" "$DIR/service/qmail-send/log/run" 755
 # multilog writes here as qmaill; qmailctl appends here without daemontools.
 d "$DIR/log/qmail-send" 755 $QL $Q
+
+# systemd units (conf/systemd/), always in boot/systemd/ for the
+# administrator to read or copy; with SYSTEMD_UNITS=1 also installed into
+# /etc/systemd/system (SYSTEMD_UNIT_DIR=D: into D instead). In a root
+# instance the listeners start as root (tcpserver switches to qmaild) and a
+# socket-activated session runs as qmaild; in a single-user one everything
+# runs as the owner.
+if [ $MODE = root ]; then
+	UROOT=root; USMTPD=qmaild; GSMTPD=nofiles
+else
+	UROOT=$(id -un); USMTPD=$UROOT; GSMTPD=$(id -gn)
+fi
+d "$DIR/boot/systemd" 755 $R $Q
+for u in "$top"/conf/systemd/*; do
+	n=${u##*/}
+	case $n in *.service|*.socket) m=644 ;; *) m=755 ;; esac
+	sed -e "s|@ROOTUSER@|$UROOT|g" -e "s|@SMTPDUSER@|$USMTPD|g" -e "s|@SMTPDGROUP@|$GSMTPD|g" "$u" > "$DIR/boot/systemd/$n.in"
+	t "$DIR/boot/systemd/$n.in" "$DIR/boot/systemd/$n" $m
+	rm -f "$DIR/boot/systemd/$n.in"
+done
+if [ "${SYSTEMD_UNITS:-0}" = 1 ]; then
+	ud=${SYSTEMD_UNIT_DIR:-/etc/systemd/system}
+	mkdir -p "$ud"
+	for u in "$DIR"/boot/systemd/*.service "$DIR"/boot/systemd/*.socket; do
+		cp "$u" "$ud/${u##*/}.new" && chmod 644 "$ud/${u##*/}.new" && mv -f "$ud/${u##*/}.new" "$ud/${u##*/}"
+	done
+	echo "setup: systemd units installed in $ud (enable them with systemctl enable --now nqmail-send ...)"
+	if [ "$ud" = /etc/systemd/system ] && [ -d /run/systemd/system ]; then systemctl daemon-reload || true; fi
+fi
 
 # Documentation.
 for m in "$top"/doc/*.[1-8]; do

@@ -28,6 +28,11 @@
  * descriptor 2 (it is a pipe from qmail-lspawn); every problem is a line
  * in the log.
  *
+ * qmail-qctl changes the queue while we run (src/mail/qctl.h): a channel
+ * file is flocked from the moment a delivery pass opens it until its job
+ * is closed, a message with hold/N gets no delivery, and "try N now"
+ * requests arrive on the pipe lock/qctl.
+ *
  * The rules of DESIGN §3 decide the order of every step: a file is fsynced
  * before anything relies on it, a directory that gained an entry before
  * the request that makes the old state disappear, a failure is fsynced in
@@ -48,6 +53,7 @@
 #include "mail/envelope.h"
 #include "mail/instance.h"
 #include "mail/preproc.h"
+#include "mail/qctl.h"
 #include "mail/qrec.h"
 #include "mail/queue.h"
 #include "mail/route.h"
@@ -435,13 +441,16 @@ static void job_close(int j)
 	if (jb->hiteof && !jb->numtodo) {
 		/* The marks need no fsync: the file goes, and the message is
 		 * gone only once its info file is removed (fsynced) later. */
+		/* Removed before the close lets go of its lock: qmail-qctl,
+		 * once it has the lock, finds the name gone (qctl.h). */
 		unmark(j);
-		close(jb->fd);
 		if (unlink(qfn(chandir[c], jb->id)) < 0 && errno != ENOENT) {
+			close(jb->fd);
 			warn("unable to unlink ", chandir[c], jb->id, "; will try again later");
 			later(&pq[c], jb->id, now + SLEEP_SYSFAIL);
 			return;
 		}
+		close(jb->fd);
 		if (stat(qfn(chandir[1 - c], jb->id), &st) == 0) return;   /* other channel busy */
 		if (errno != ENOENT) warn("unable to stat ", chandir[1 - c], jb->id, "");
 		later(&pqdone, jb->id, now);
@@ -680,6 +689,23 @@ static void pass_chan(int c)
 				later(&pq[c], e.id, now + SLEEP_SYSFAIL);
 				continue;
 			}
+			/* qmail-qctl (src/mail/qctl.h): the file's lock is ours
+			 * until the job closes, so nothing marks its recipients
+			 * while we deliver them; if qmail-qctl has it, come back
+			 * soon. Under the lock, a held message waits. */
+			if (lock_exnb(fd) < 0) {
+				int busy = errno == EWOULDBLOCK;
+				close(fd);
+				if (!busy) warn("trouble locking ", chandir[c], e.id, "; will try again later");
+				later(&pq[c], e.id, now + (busy ? QCTL_BUSY_RETRY : SLEEP_SYSFAIL));
+				continue;
+			}
+			if ((r = qctl_held(e.id)) != 0) {
+				close(fd);
+				if (r < 0) warn("unable to stat ", QCTL_HOLDDIR, e.id, "; will try again later");
+				later(&pq[c], e.id, now + (r > 0 ? QCTL_HOLD_RECHECK : SLEEP_SYSFAIL));
+				continue;
+			}
 			if (!getinfo(e.id, &sender, &birth)) {
 				close(fd);
 				later(&pq[c], e.id, now + SLEEP_SYSFAIL);
@@ -886,6 +912,10 @@ static void done_do(void)
 		if (k == 2) { later(&pqdone, e.id, now); break; }   /* more bounces: after the reports */
 		if (!k) { later(&pqdone, e.id, now + SLEEP_SYSFAIL); continue; }
 		logs("end msg "); lognum(e.id); logs("\n");
+		/* A hold file left behind would hold the next message that
+		 * gets this number; one a crash keeps is removed at start. */
+		if (unlink(qfn2(QCTL_HOLDDIR, e.id)) < 0 && errno != ENOENT)
+			warn("unable to unlink ", QCTL_HOLDDIR, e.id, "");
 		if (unlink(qfn("info", e.id)) < 0) {
 			warn("unable to unlink ", "info", e.id, "; will try again later");
 			later(&pqdone, e.id, now + SLEEP_SYSFAIL);
@@ -1068,6 +1098,29 @@ static void orphan_bounce(unsigned long id)
 	if (unlink(qfn2("bounce", id)) < 0) warn("unable to unlink ", "bounce", id, "");
 }
 
+/* hold/N without info/N: the message ended (or a crash lost the removal
+ * of hold/N), and a new message with its number must not be held. A
+ * message in todo/ is never held (qmail-qctl refuses), so it goes too.
+ * No hold/ (an instance from before qmail-qctl): nothing to do. */
+static void orphan_hold(void)
+{
+	DIR *d = opendir(QCTL_HOLDDIR);
+	struct dirent *de;
+	if (!d) {
+		if (errno != ENOENT) logs("warning: unable to opendir " QCTL_HOLDDIR "\n");
+		return;
+	}
+	while ((de = readdir(d))) {
+		struct stat st;
+		unsigned long id;
+		size_t len = strlen(de->d_name);
+		if (scan_ulong(de->d_name, len, &id) != len || !id) continue;
+		if (stat(qfn("info", id), &st) == 0 || errno != ENOENT) continue;
+		if (unlink(qfn2(QCTL_HOLDDIR, id)) < 0) warn("unable to unlink ", QCTL_HOLDDIR, id, "");
+	}
+	closedir(d);
+}
+
 /* ---- abandoned messages: mess/S/N that nobody owns ---------------------- */
 
 static struct { int s; DIR *d; time_t next; } cu;
@@ -1172,12 +1225,25 @@ static int flushout(int fd, buf *b, size_t *pos)
 	return 0;
 }
 
+/* "Try message id now", from qmail-qctl on lock/qctl: it was released,
+ * requeued, or had recipients deleted or bounced. A job of it that is
+ * open goes back to the schedule due now instead of at its retry. */
+static void ctlreq(void *ctx, unsigned long id)
+{
+	int c, j;
+	(void)ctx;
+	for (c = 0; c < NCHAN; c++) qctl_due(&pq[c], id, now);
+	for (j = 0; j < jobcap; j++)
+		if (jobs[j].refs && jobs[j].id == id) jobs[j].retry = now;
+}
+
 static int fdopen_(int fd) { return fcntl(fd, F_GETFD) >= 0; }
 
 int main(void)
 {
 	const char *what;
-	int c, fd, trig, mutex;
+	int c, fd, trig, ctl, mutex;
+	qctl_in ctlin = { {0}, 0, 0 };
 	sigset_t blocked, none;
 
 	err_prog = "qmail-send";
@@ -1248,19 +1314,24 @@ int main(void)
 	for (fd = 0; fd <= 6; fd++) fd_cloexec(fd);   /* none of it is qmail-queue's business */
 	trig = open("lock/trigger", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (trig < 0) logs("warning: unable to open lock/trigger; new mail is seen only every 25 minutes\n");
+	/* Holding it open tells qmail-qctl that we speak qctl.h: without it
+	 * qmail-qctl refuses to change the queue while we run. */
+	ctl = open(QCTL_FIFO, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (ctl < 0) logs("warning: unable to open " QCTL_FIFO "; qmail-qctl can change the queue only while qmail-send is stopped\n");
 
 	eachfile("info", 1, pqadd);
 	eachfile("local", 1, orphan_local);
 	eachfile("remote", 1, orphan_remote);
 	eachfile("bounce", 0, orphan_bounce);
+	orphan_hold();
 	now = time(0);
 	cu.next = now;
 	nexttodo = now;
 	status();
 
 	while (!flagexit || !can_exit()) {
-		struct pollfd p[2 * NCHAN + 3];
-		int np = 0, ip[2 * NCHAN + 3], kind[2 * NCHAN + 3];
+		struct pollfd p[2 * NCHAN + 4];
+		int np = 0, ip[2 * NCHAN + 4], kind[2 * NCHAN + 4];
 		time_t wake;
 		struct timespec ts;
 		sched_ent e;
@@ -1312,6 +1383,7 @@ int main(void)
 			if (cl.out.len) { p[np] = (struct pollfd){ 5, POLLOUT, 0 }; kind[np] = 3; ip[np++] = 0; }
 		}
 		if (trig >= 0 && !flagexit) { p[np] = (struct pollfd){ trig, POLLIN, 0 }; kind[np] = 4; ip[np++] = 0; }
+		if (ctl >= 0 && !flagexit) { p[np] = (struct pollfd){ ctl, POLLIN, 0 }; kind[np] = 5; ip[np++] = 0; }
 		ts.tv_sec = wake > now ? wake - now : 0;
 		ts.tv_nsec = 0;
 		{
@@ -1347,6 +1419,12 @@ int main(void)
 				char b[64];
 				while (read(trig, b, sizeof b) > 0) ;
 				todowanted = 1;
+				break;
+			}
+			case 5: {
+				char b[256];
+				ssize_t r;
+				while ((r = read(ctl, b, sizeof b)) > 0) qctl_feed(&ctlin, b, (size_t)r, ctlreq, 0);
 				break;
 			}
 			}

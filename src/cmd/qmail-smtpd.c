@@ -716,7 +716,8 @@ static void data(size_t n)
 		rv.tlsbits = tls_bits(ss.tls);
 	}
 	rv.when = time(0);
-	if (authres_header(&chunk, cf.authservid.s, &ss.ar) < 0 || received_line(&chunk, &rv) < 0) nomem();
+	/* Our Received line, then our results below it, as each hop does. */
+	if (received_line(&chunk, &rv) < 0 || authres_header(&chunk, cf.authservid.s, &ss.ar) < 0) nomem();
 	qq_put(&q, chunk.s, chunk.len);
 
 	smtp_data_init(&d, cf.databytes);

@@ -648,10 +648,88 @@ signal_all() {
 	say "$3"
 }
 
+# --- status -------------------------------------------------------------------
+
+# describe NAME PID: the process that does service NAME's work: its pid,
+# uid and user, and how long it has run.
+describe() {
+	# shellcheck disable=SC2046
+	set -- "$1" "$2" $(ps -o uid=,user:32=,etimes= -p "$2" 2>/dev/null)
+	[ $# -ge 5 ] || { echo "  $1: pid $2 is gone"; return 1; }
+	echo "  $1: pid $2, uid $3 ($4), uptime $5 s ($(human "$5"))"
+}
+
+# human SECONDS: 3d 04:05:06
+human() {
+	d=$(($1 / 86400)) h=$(($1 % 86400 / 3600)) m=$(($1 % 3600 / 60)) x=$(($1 % 60))
+	if [ $d -gt 0 ]; then printf '%dd %02d:%02d:%02d\n' $d $h $m $x; else printf '%02d:%02d:%02d\n' $h $m $x; fi
+}
+
+# lastlog NAME FILE: the last line of a log file, its TAI64N stamp made
+# readable when tai64nlocal is there.
+lastlog() {
+	l=$(grep -v '^[[:space:]]*$' "$2" 2>/dev/null | tail -n 1)
+	[ -n "$l" ] || { echo "  $1: last log: (none in $2)"; return; }
+	case "$l" in @4000*) command -v tai64nlocal >/dev/null 2>&1 && l=$(printf '%s\n' "$l" | tai64nlocal) ;; esac
+	printf '  %s: last log: %.300s\n' "$1" "$l"
+}
+
+# workpid S PID: the process to describe for service S whose supervised
+# process is PID: qmail-send itself for qmail-send (whatever started it),
+# PID for the listeners (tcpserver).
+workpid() {
+	if [ "$1" = qmail-send ]; then
+		p=$(send_pids | head -n 1)
+		[ -n "$p" ] && { echo "$p"; return; }
+	fi
+	echo "$2"
+}
+
+# The systemd units of this instance (DIR/boot/systemd/) that a running
+# systemd has loaded from a file naming DIR.
+systemd_runs() { [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; }
+systemd_units() {
+	systemd_runs || return 0
+	for u in "$DIR"/boot/systemd/*.service "$DIR"/boot/systemd/*.socket; do
+		n=${u##*/}
+		case "$n" in '*'*|*@.service) continue ;; esac
+		f=$(systemctl show -p FragmentPath --value "$n" 2>/dev/null) || continue
+		[ -n "$f" ] && [ -f "$f" ] && grep -q "$DIR/" "$f" && echo "$n"
+	done
+}
+
+# stat_systemd: each loaded unit of the instance, as stat shows a service;
+# fails when nqmail-send.service is not active.
+stat_systemd() {
+	rc=3
+	for n in $(systemd_units); do
+		state=$(systemctl show -p ActiveState --value "$n" 2>/dev/null)
+		sub=$(systemctl show -p SubState --value "$n" 2>/dev/null)
+		case "$n" in
+		*.socket)
+			c=$(systemctl show -p NConnections --value "$n" 2>/dev/null)
+			echo "$n: $state ($sub) under systemd, ${c:-0} connections now" ;;
+		*)
+			echo "$n: $state ($sub) under systemd"
+			p=$(systemctl show -p MainPID --value "$n" 2>/dev/null)
+			if [ "$state" = active ] && [ -n "$p" ] && [ "$p" != 0 ]; then
+				[ "$n" = nqmail-send.service ] && { p=$(workpid qmail-send "$p"); rc=0; }
+				describe "$n" "$p"
+			fi ;;
+		esac
+		l=$(journalctl -q --no-pager -o short-iso -n 1 -u "$n" 2>/dev/null)
+		[ -n "$l" ] && printf '  %s: last log: %.300s\n' "$n" "$l"
+	done
+	return $rc
+}
+
 do_stat() {
 	mode=$(running_mode)
 	rc=0
+	units=
+	[ "$mode" = none ] && units=$(systemd_units)
 	for s in $SERVICES; do
+		[ -z "$units" ] || break
 		if [ -f "$DIR/service/$s/listen" ]; then
 			read -r k l < "$DIR/service/$s/listen"
 			echo "$s: $k listener on $l"
@@ -659,17 +737,21 @@ do_stat() {
 		case $mode in
 		daemontools)
 			svstat "$DIR/service/$s" "$DIR/service/$s/log"
-			svup "$s" || rc=3 ;;
+			if svup "$s"; then describe "$s" "$(workpid "$s" "$(svpid "$s")")"; else rc=3; fi
+			lastlog "$s" "$DIR/log/$s/current" ;;
 		direct)
 			if p=$(direct_pid "$s"); then
 				echo "$DIR/service/$s: up (pid $p) without supervision, log in $DIR/log/$s/current"
+				describe "$s" "$(workpid "$s" "$p")"
 			else
 				echo "$DIR/service/$s: down"; rc=3
-			fi ;;
+			fi
+			lastlog "$s" "$DIR/log/$s/current" ;;
 		none)
 			echo "$DIR/service/$s: down (not started)"; rc=3 ;;
 		esac
 	done
+	if [ -n "$units" ]; then stat_systemd || rc=3; fi
 	if want=$(listeners_wanted 2>/dev/null); then
 		w=$(printf '%s\n' "$want" | awk 'NF { print $1 }' | sort | tr '\n' ' ')
 		h=$(listeners_present | sort | tr '\n' ' ')

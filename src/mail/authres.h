@@ -1,6 +1,7 @@
 /* authres: the one Authentication-Results header field (RFC 8601) that
- * qmail-smtpd puts at the top of every message it receives, and the
- * filter that removes the ones a client sent in our name.
+ * qmail-smtpd puts at the top of every message it receives (right under
+ * its Received line), and the filter that removes the ones a client sent
+ * in our name.
  *
  * The header collects the results of every check made on the message:
  * SPF now, DKIM and DMARC later, each added with authres_add() in the

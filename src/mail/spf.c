@@ -136,15 +136,17 @@ static SPF_dns_rr_t *lookup(SPF_dns_server_t *self, const char *domain, ns_type 
 	return rr;
 }
 
-/* libspf2 reports through these; its messages about a sender's broken
- * record are not our log's business, and its error handler must not
- * abort the session. */
+/* libspf2 reports through these. Its warnings about a sender's broken
+ * record are not our log's business (the result says it); its error
+ * handler, called on an internal inconsistency, must not return: the
+ * process ends as a temporary failure, as when out of memory. */
 static void quiet(const char *file, int line, const char *msg)
 {
 	(void)file; (void)line; (void)msg;
 }
 
-static _Noreturn void fatal(const char *file, int line, const char *msg)
+/* the attribute libspf2 declares its error handler with */
+__attribute__((noreturn)) static void fatal(const char *file, int line, const char *msg)
 {
 	(void)file; (void)line; (void)msg;
 	_exit(111);

@@ -61,7 +61,7 @@ def sigs(data):
     return [l for l in data.split(b"\r\n") if l.lower().startswith(b"dkim-signature:")]
 
 
-def verify_all(data):
+def verify_all(data, quiet=False):
     n = len(sigs(data))
     if not n:
         return False
@@ -69,7 +69,8 @@ def verify_all(data):
     try:
         return all(d.verify(idx=i, dnsfunc=dns) for i in range(n))
     except dkim.DKIMException as e:
-        t.diag("dkim: %s" % e)
+        if not quiet:
+            t.diag("dkim: %s" % e)
         return False
 
 
@@ -123,8 +124,8 @@ with Instance(t, name="example.test") as q, Dns(DNS) as d:
         t.ok(verify_all(data), "python3-dkim verifies both signatures")
         body_at = data.index(b"\r\n\r\n") if b"\r\n\r\n" in data else 0
         bad = data[:body_at] + data[body_at:].replace(b"hello", b"hellO")
-        t.ok(not verify_all(bad), "a tampered body fails")
-        t.ok(not verify_all(data.replace(b"Subject: signed", b"Subject: signeD")), "a tampered Subject fails")
+        t.ok(not verify_all(bad, True), "a tampered body fails")
+        t.ok(not verify_all(data.replace(b"Subject: signed", b"Subject: signeD"), True), "a tampered Subject fails")
         m = s.messages[-1] if s.messages else None
         t.ok(m and m.params is not None, "sink saw the transaction")
 

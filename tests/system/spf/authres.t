@@ -7,7 +7,7 @@
 # every other host's; control/spfpolicy refuses fail (550 5.7.23) and
 # defers temperror (451 4.4.3); RELAYCLIENT clients are not checked.
 # smoke
-import os, smtplib, sys
+import base64, os, re, smtplib, sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from spflib import Capture, session, header_fields, spf_of, mail_reply  # noqa: E402
 from nqtest import Tap, Instance, TestUser, unique_user, IS_ROOT  # noqa: E402
@@ -53,8 +53,9 @@ try:
         t.ok(msg is not None, "the message with forged fields is queued", lines)
         msg = msg or ""
         fields = header_fields(msg)
-        t.ok(msg.startswith("Authentication-Results: example.test;\n\tspf=pass smtp.mailfrom=u@pass.test\n"),
-             "our field comes first, with the SPF result", msg[:200])
+        t.ok(re.match(r"Received: from [^\n]*\n  by example.test [^\n]*\n"
+                      r"Authentication-Results: example.test;\n\tspf=pass smtp.mailfrom=u@pass.test\n", msg),
+             "our field is at the top, right under our Received line, with the SPF result", msg[:300])
         t.eq(ids(fields), ["example.test", "other.test", "example.test.evil.test"],
              "every field claiming example.test is removed, the others kept", fields)
         t.ok("X-Other: keep me\n" in msg and "Subject: forged\n" in msg, "other fields are untouched")
@@ -87,6 +88,16 @@ try:
         lines, msg = session(q, cap, "198.51.100.1", "c.test", "u@pass.test", env={"RELAYCLIENT": ""})
         f = header_fields(msg or "")
         t.eq(f, ["Authentication-Results: example.test; none"], "a RELAYCLIENT client is not checked", lines)
+        cp = os.path.join(cap.dir, "checkpw")
+        with open(cp, "w") as f:
+            f.write("#!/bin/sh\ncat <&3 >/dev/null\nexec \"$@\"\n")
+        os.chmod(cp, 0o755)
+        lines, msg = session(q, cap, "127.0.0.1", "c.test", "u@pass.test",
+                        env={"AUTHPLAINLOOPBACK": "1"},
+                        auth=base64.b64encode(b"\0joe\0pw").decode(), args=[cp, "/bin/true"])
+        f = header_fields(msg or "")
+        t.eq(f, ["Authentication-Results: example.test; auth=pass smtp.auth=joe"],
+             "an authenticated client is not checked; its login is recorded", lines)
         q.control("spfpolicy", "2")
         lines, msg = session(q, cap, "192.0.2.10", "c.test", "u@sub.broken.test")
         t.ok(mail_reply(lines).startswith("451 4.4.3 "), "policy 2 defers temperror", lines)

@@ -36,14 +36,15 @@ class Capture:
             return None
 
 
-def session(q, cap, ip, helo, sender, body=BODY, env=None, timeout=60):
-    """(list of reply lines, captured message or None)."""
+def session(q, cap, ip, helo, sender, body=BODY, env=None, timeout=60, auth=None, args=()):
+    """(list of reply lines, captured message or None). auth: a
+    base64 AUTH PLAIN response, sent after EHLO."""
     e = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "TCPREMOTEIP": ip,
          "TCPLOCALIP": "127.0.0.1", "NORCPTCHECK": "1", "QMAILQUEUE": cap.prog}
     e.update(env or {})
-    cmds = ("EHLO %s\r\nMAIL FROM:<%s>\r\nRCPT TO:<postmaster@%s>\r\nDATA\r\n%s.\r\nQUIT\r\n"
-            % (helo, sender, q.name, body))
-    r = subprocess.run([q.bin("qmail-smtpd")], input=cmds.encode(), env=e,
+    cmds = ("EHLO %s\r\n%sMAIL FROM:<%s>\r\nRCPT TO:<postmaster@%s>\r\nDATA\r\n%s.\r\nQUIT\r\n"
+            % (helo, "AUTH PLAIN %s\r\n" % auth if auth else "", sender, q.name, body))
+    r = subprocess.run([q.bin("qmail-smtpd")] + list(args), input=cmds.encode(), env=e,
                        capture_output=True, timeout=timeout)
     lines = r.stdout.decode("utf-8", "replace").split("\r\n")
     return lines, cap.take()

@@ -547,22 +547,26 @@ class Bench:
     def spent_table(self):
         """Per program, where the wall-clock time of an SMTP message goes
         in system calls (strace -T): the programs in turn, with their five
-        costliest calls. Waiting counts (a read waiting for the client, a
-        wait4 for a child, an fsync for the disk), and under strace every
-        call costs more: a guide to where to look, not CPU."""
+        costliest calls, and apart the time they spent waiting (for the
+        client, a child, another daemon: poll, wait4, reads from sockets
+        and pipes, ...). Under strace every call costs more: a guide to
+        where to look, not CPU."""
         out = []
         for m, label in (("nqmail", "nqmail"), ("postfix", "Postfix")):
             smp = self.results.get(m, {}).get("sample_s")
             if not smp or not smp.get("spent"):
                 continue
             out += ["", "%s, per message over SMTP, wall-clock ms in system calls by program "
-                    "(strace -T, waiting included):" % label]
-            for prog, c in sorted(smp["spent"].items(), key=lambda kv: -sum(kv[1].values())):
-                tot = sum(c.values())
-                if tot < 5e-5:
+                    "(strace -T), waiting apart:" % label,
+                    "  %-18s %7s %7s  %s" % ("program", "work", "waiting", "costliest calls (ms)")]
+            progs = set(smp["spent"]) | set(smp.get("waited", {}))
+            for prog in sorted(progs, key=lambda p: -sum(smp["spent"].get(p, {}).values())):
+                c = smp["spent"].get(prog, {})
+                work, wait = sum(c.values()), smp.get("waited", {}).get(prog, 0.0)
+                if work + wait < 5e-5:
                     continue
                 top = sorted(c.items(), key=lambda kv: -kv[1])[:5]
-                out.append("  %-18s %7.2f  %s" % (prog[:18], tot * 1e3, ", ".join(
+                out.append("  %-18s %7.2f %7.2f  %s" % (prog[:18], work * 1e3, wait * 1e3, ", ".join(
                     "%s %.2f" % (k, v * 1e3) for k, v in top)))
         return "\n".join(out)
 
@@ -598,13 +602,14 @@ class Bench:
 def main():
     ap = argparse.ArgumentParser(prog="sh bench/run", description="nqmail against Postfix on this "
                                  "machine; see bench/README.md")
-    ap.add_argument("--messages", type=int, default=5000, help="workload (a): messages (5000)")
+    ap.add_argument("--messages", type=int, default=5000, help="workloads (a), (s) and (e): messages (5000)")
     ap.add_argument("--loops", type=int, default=4, help="workload (a): parallel sendmail loops (4)")
     ap.add_argument("--recipients", type=int, default=1000, help="workload (b): recipients (1000)")
     ap.add_argument("--sample", type=int, default=50,
-                    help="messages (and recipients of (b)) traced with strace (50; 0: none)")
+                    help="messages (and recipients of (b)) traced with strace, locally and over "
+                    "SMTP (50; 0: none)")
     ap.add_argument("--perf", type=int, default=1000,
-                    help="messages of (a) profiled with perf, by program (1000; 0: none)")
+                    help="messages of (a) and of (e) profiled with perf, by program (1000; 0: none)")
     ap.add_argument("--only", default="",
                     help="comma-separated MTAs (nqmail, postfix) and/or parts (local: workloads "
                     "(a) (b) through sendmail; smtp: (s) (e) (m) over SMTP); default: everything")

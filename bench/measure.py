@@ -244,6 +244,14 @@ FORKS = ("fork", "vfork", "clone", "clone3")
 EXECVE = re.compile(r'^execve(?:at)?\((?:\w+, )?"([^"]*)"')
 SETNAME = re.compile(r'^prctl\(PR_SET_NAME, "([^"]*)"')
 SPENT = re.compile(r"<(\d+\.\d+)>$")        # strace -T: seconds in the call
+# Calls that wait for something else (a client, a child, a timer, another
+# daemon), and reads from a socket or a pipe (strace -y names the fd): time
+# in them is waiting, not work.
+WAITS = {"poll", "ppoll", "select", "pselect6", "epoll_wait", "epoll_pwait", "epoll_pwait2",
+         "accept", "accept4", "flock", "restart_syscall", "wait4", "waitid", "nanosleep",
+         "clock_nanosleep", "pause", "rt_sigsuspend", "rt_sigtimedwait"}
+READS = {"read", "readv", "recvfrom", "recvmsg"}
+STREAM_FD = re.compile(r"^\w+\(\d+<(?:socket|pipe|TCP|TCPv6|UNIX|UDP)")
 
 
 class Trace:
@@ -253,7 +261,8 @@ class Trace:
     linked-in code may), before that after its parent at the moment of the
     fork; the processes strace attached to are named from /proc when the
     sample starts. With strace -T, the time spent in each call is added
-    up too (wall clock: waiting in read, poll or wait4 included)."""
+    up too (wall clock), split into work and waiting (WAITS; with -y,
+    reads from sockets and pipes are waiting too)."""
 
     def __init__(self, attached):
         self.attached = set(attached)
@@ -333,7 +342,8 @@ class Trace:
         total = Counter()
         calls = Counter()
         seconds = Counter()        # syscall: seconds spent in it (strace -T)
-        spent = {}                 # program: {syscall: seconds}
+        spent = {}                 # program: {syscall: seconds}, waiting left out
+        waited = Counter()         # program: seconds waiting
         per = {}
 
         def count(prog, key):
@@ -346,7 +356,10 @@ class Trace:
             count(prog, "calls")
             if secs is not None:
                 seconds[name] += secs
-                spent.setdefault(prog, Counter())[name] += secs
+                if name in WAITS or (name in READS and STREAM_FD.match(full)):
+                    waited[prog] += secs
+                else:
+                    spent.setdefault(prog, Counter())[name] += secs
             if ret is None:
                 continue
             if name in ("open", "openat", "openat2", "creat"):
@@ -363,6 +376,7 @@ class Trace:
         out["calls"] = {k: v / n for k, v in calls.items()}
         out["seconds"] = {k: v / n for k, v in seconds.items()}
         out["spent"] = {p: {k: v / n for k, v in c.items()} for p, c in spent.items()}
+        out["waited"] = {p: v / n for p, v in waited.items()}
         out["programs"] = {p: {k: v / n for k, v in c.items()} for p, c in per.items()}
         return out
 

@@ -219,14 +219,15 @@ class Smtp:
         """S messages, one session at a time, with strace -f attached to
         every process of the MTA (tcpserver and qmail-send; Postfix's
         master and its children): counts per message, by program, and the
-        wall-clock time in each system call (-T), by program."""
+        wall-clock time in each system call (-T), by program, with the
+        descriptors named (-y) to tell waiting for a peer from work."""
         b, a = self.b, self.b.args
         new = b.fresh_maildir(b.home)
         say("%s: tracing %d SMTP messages with strace -f" % (mta.name, a.sample))
         attached = b.acct.pids(mta.name)
         t = Trace(attached)
         trace = os.path.join(b.work, "%s-smtp.trace" % mta.name)
-        st = subprocess.Popen(["strace", "-f", "-q", "-T", "-s", "64", "-o", trace] +
+        st = subprocess.Popen(["strace", "-f", "-q", "-T", "-y", "-s", "64", "-o", trace] +
                               [x for p in attached for x in ("-p", str(p))],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         b.running.append(st)

@@ -26,6 +26,7 @@ PKGS="$PKGS libopendkim-dev libspf2-dev libopendmarc-dev python3-dkim python3-sp
 PKGS="$PKGS fetchmail"   # POP3 tests pull mail with a real client (tests/system/qmail-pop3d/fetchmail.t)
 PKGS="$PKGS unbound ldnsutils"   # DANE tests: a validating resolver and a signed zone (tests/system/qmail-remote/dane.t)
 PKGS="$PKGS chromium chromium-driver python3-selenium"   # qmail-report's page in a browser (tests/system/qmail-report/html.t)
+PKGS="$PKGS systemd"   # systemd-analyze verify on the units of conf/systemd (tests/system/units/verify.t)
 
 installed() {
 	case $(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) in

@@ -50,6 +50,7 @@ struct ctl {
 static const struct ctl ctls[] = {
 	{"aliases", K_STR, "/etc/aliases", "newaliases compiles ", " (fastforward reads its .cdb)."},
 	{"authratelimit", K_LIST, "No message rate limit for authenticated logins.", "AUTH message rate limit (login:count[/seconds]): ", ""},
+	{"authservid", K_ME, 0, "Authentication-Results fields name this host as ", "."},
 	{"authsenders", K_LIST, "No routes by envelope sender.", "Sender route: ", ""},
 	{"badmailfrom", K_LIST, "Any MAIL FROM is allowed.", "", " not accepted in MAIL FROM."},
 	{"badrcptto", K_LIST, "Any RCPT TO is allowed.", "", " not accepted in RCPT TO."},
@@ -62,6 +63,7 @@ static const struct ctl ctls[] = {
 	{"defaultdelivery", K_TEXT, "./Maildir/", "Default delivery (qmail-start's argument, for a user without .qmail): ", ""},
 	{"defaultdomain", K_ME, 0, "Default domain name is ", "."},
 	{"defaulthost", K_ME, 0, "Default host name is ", "."},
+	{"dkim", K_PEM, "No DKIM keys: qmail-remote signs nothing.", "DKIM keys and signing table, control/dkim/ (dkim(5); keys not shown)", "."},
 	{"dnsservers", K_LIST, "DNS servers are those of /etc/resolv.conf.", "DNS server: ", "."},
 	{"doublebouncehost", K_ME, 0, "2B recipient host: ", "."},
 	{"doublebounceto", K_STR, "postmaster", "2B recipient user: ", "."},
@@ -96,6 +98,7 @@ static const struct ctl ctls[] = {
 	{"smtpgreeting", K_ME, 0, "SMTP greeting: 220 ", "."},
 	{"smtproutes", K_LIST, "No artificial SMTP routes.", "SMTP route: ", ""},
 	{"smtps-listen", K_LISTEN, "465", "SMTP over TLS (submission) listens on ", "."},
+	{"spfpolicy", K_NUM, "0", "SPF policy at MAIL FROM is ", " (0: record the result only; 1: also refuse fail; 2: also defer temperror)."},
 	{"submission-listen", K_LISTEN, "587", "Submission listens on ", "."},
 	{"tcp.smtp", K_LIST, "No tcpserver rules for SMTP here (qmailctl cdb also looks at /etc/tcp.smtp).", "SMTP tcpserver rule: ", ""},
 	{"tcp.smtp.cdb", K_CDB, "tcp.smtp", 0, 0},
@@ -291,7 +294,7 @@ static void show_pem(const struct ctl *c)
 		put(": self-signed by qmail-mkcert for ");
 		safeput(b.s + sizeof mark - 1, n - (sizeof mark - 1));
 	}
-	if (st.st_mode & 004) put("; warning: anyone may read it");
+	if (S_ISREG(st.st_mode) && (st.st_mode & 004)) put("; warning: anyone may read it");
 	put(c->post);
 	put("\n");
 	buf_free(&b);

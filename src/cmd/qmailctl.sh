@@ -686,15 +686,22 @@ workpid() {
 }
 
 # The systemd units of this instance (DIR/boot/systemd/) that a running
-# systemd has loaded from a file naming DIR.
-systemd_runs() { [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; }
+# systemd has loaded from a file naming DIR. NQ_SYSTEMD=1 makes qmailctl
+# believe systemd runs (tests, with systemctl and journalctl stand-ins in
+# DIR/bin, which comes first in PATH).
+systemd_runs() {
+	[ "${NQ_SYSTEMD:-0}" = 1 ] || [ -d /run/systemd/system ] || return 1
+	command -v systemctl >/dev/null 2>&1
+}
 systemd_units() {
 	systemd_runs || return 0
+	# DIR as a regular expression (setup allows only A-Za-z0-9._/+@:,- in it)
+	re=$(printf '%s\n' "$DIR" | sed 's/[.+]/\\&/g')
 	for u in "$DIR"/boot/systemd/*.service "$DIR"/boot/systemd/*.socket; do
 		n=${u##*/}
 		case "$n" in '*'*|*@.service) continue ;; esac
 		f=$(systemctl show -p FragmentPath --value "$n" 2>/dev/null) || continue
-		[ -n "$f" ] && [ -f "$f" ] && grep -q "$DIR/" "$f" && echo "$n"
+		[ -n "$f" ] && [ -f "$f" ] && grep -Eq "$re([/ ),]|\$)" "$f" && echo "$n"
 	done
 }
 

@@ -220,12 +220,12 @@ int spf_check(const char *ip, const char *helo, const char *sender, struct spf_c
 	voids = 0;
 	e = SPF_request_query_mailfrom(req, &res);
 	if (!res) { SPF_request_free(req); return -1; }
+	if (e == SPF_E_NO_MEMORY) { SPF_response_free(res); SPF_request_free(req); return -1; }
 	out->result = result(SPF_response_result(res));
 	/* A DNS failure while fetching the sender's own record leaves
 	 * libspf2's result unset, with this error code. */
 	if (SPF_response_result(res) == SPF_RESULT_INVALID)
-		out->result = e == SPF_E_DNS_ERROR ? SPFR_TEMPERROR : e == SPF_E_NO_MEMORY ? SPFR_NONE : SPFR_PERMERROR;
-	if (e == SPF_E_NO_MEMORY) { SPF_response_free(res); SPF_request_free(req); return -1; }
+		out->result = e == SPF_E_DNS_ERROR ? SPFR_TEMPERROR : SPFR_PERMERROR;
 	if (voids > VOID_MAX && out->result != SPFR_TEMPERROR) out->result = SPFR_PERMERROR;
 	SPF_response_free(res);
 	SPF_request_free(req);

@@ -10,13 +10,13 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from nqtest import Tap, Instance, TestUser, IS_ROOT, run, unique_user
 
 t = Tap()
-KNOWN = """aliases authratelimit authsenders badmailfrom badrcptto bouncefrom bouncehost
+KNOWN = """aliases authratelimit authsenders authservid badmailfrom badrcptto bouncefrom bouncehost
 concurrencyincoming concurrencylocal concurrencyremote databytes defaultdelivery defaultdomain
-defaulthost dnsservers doublebouncehost doublebounceto envnoathost greetdelay helohost idhost
+defaulthost dkim dnsservers doublebouncehost doublebounceto envnoathost greetdelay helohost idhost
 localiphost locals loginsenders maxperip maxrcpt me moreipme morercpthosts morercpthosts.cdb
 notipme outgoingip outgoingip6 percenthack plusdomain pop3-listen pop3plainloopback pop3s-listen qmqpservers
 queuelifetime rcptcheck rcpthosts servercert.pem smtpauth smtpd-listen smtpgreeting smtproutes
-smtps-listen submission-listen tcp.smtp tcp.smtp.cdb tcpremotehost timeoutconnect timeoutremote
+smtps-listen spfpolicy submission-listen tcp.smtp tcp.smtp.cdb tcpremotehost timeoutconnect timeoutremote
 timeoutsmtpd tlsdestinations tlsserverciphers virtualdomains""".split()
 
 # Every control file a program reads must be in KNOWN: the names given
@@ -30,10 +30,11 @@ for sub in ("cmd", "mail"):
             text = open(os.path.join(SRC, sub, f), errors="replace").read()
             # the first lower-case string given to a control-file reader
             for args in re.findall(r'\b(?:control_read\w*|readdef|setting|addrlist_load)\(([^;{]*)', text):
-                names = re.findall(r'"([a-z0-9][a-z0-9.+-]*)"', args)
+                # a file below a directory of control/ counts as the directory
+                names = re.findall(r'"([a-z0-9][a-z0-9.+-]*)(?:/[^"]*)?"', args)
                 if names:
                     read.add(names[0])
-            read.update(re.findall(r'"control/([A-Za-z0-9.+-]+)"', text))
+            read.update(re.findall(r'"control/([A-Za-z0-9.+-]+)[/"]', text))
 
 
 def show(q):

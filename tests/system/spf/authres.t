@@ -92,7 +92,7 @@ try:
         with open(cp, "w") as f:
             f.write("#!/bin/sh\ncat <&3 >/dev/null\nexec \"$@\"\n")
         os.chmod(cp, 0o755)
-        lines, msg = session(q, cap, "127.0.0.1", "c.test", "u@pass.test",
+        lines, msg = session(q, cap, "127.0.0.1", "c.test", "joe@example.test",
                         env={"AUTHPLAINLOOPBACK": "1"},
                         auth=base64.b64encode(b"\0joe\0pw").decode(), args=[cp, "/bin/true"])
         f = header_fields(msg or "")

@@ -4,7 +4,7 @@ The client is Postfix's smtp-source for both: SESSIONS (20) parallel
 sessions, one message of 1 KiB per connection (smtp-source's default: a
 new connection for every message, as mail from the internet mostly comes),
 HELO client.test, MAIL FROM the bench sender, RCPT TO the bench user. It
-runs outside the MTAs' groups, so its CPU is not counted.
+runs in the MTA's "inject" group, and its CPU is taken out of the MTA's.
 
   (s) acceptance: N messages (5000) with delivery paused, so that only the
       SMTP side works (nqmail: tcpserver, qmail-smtpd, qmail-queue and
@@ -53,7 +53,7 @@ class Smtp:
         while len(text) > 1024:
             lines.pop(0)
             text = head + "".join(lines)
-        text += "." * (1023 - len(text)) + "\n"
+        text += "x" * (1023 - len(text)) + "\n"
         p = os.path.join(self.b.work, "msg-smtp")
         write(p, text)
         return p

@@ -440,9 +440,9 @@ static void job_close(int j)
 	freejob[nfreejob++] = j;   /* free again once this function is done */
 	if (jb->hiteof && !jb->numtodo) {
 		/* The marks need no fsync: the file goes, and the message is
-		 * gone only once its info file is removed (fsynced) later. */
-		/* Removed before the close lets go of its lock: qmail-qctl,
-		 * once it has the lock, finds the name gone (qctl.h). */
+		 * gone only once its info file is removed (fsynced) later.
+		 * It goes before the close lets go of its lock: qmail-qctl,
+		 * once it has the lock, then finds the name gone (qctl.h). */
 		unmark(j);
 		if (unlink(qfn(chandir[c], jb->id)) < 0 && errno != ENOENT) {
 			close(jb->fd);

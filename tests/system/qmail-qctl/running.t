@@ -7,10 +7,11 @@
 # and is delivered at once when released; a delete finishes the message
 # at once, without a bounce; a bounce is sent at once; a delete waits for
 # a delivery in progress (the channel lock); a requeue makes a deferred
-# message be tried now.
+# message be tried now, even one whose delivery is running; a held message
+# still ages and bounces when released after queuelifetime.
 import os, signal, sys, time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from qtools import start, stop, queue_msgs, preprocess, records, qctl, info, send_reads_qctl
+from qtools import start, stop, queue_msgs, preprocess, records, qctl, info, set_age, send_reads_qctl
 from nqtest import Tap, Instance, run, wait
 
 t = Tap()
@@ -116,4 +117,17 @@ with Instance(t, name=NAME) as q:
     rc, out, err = qctl(q, "requeue", str(rq))
     t.eq(rc, 0, "requeue while running", err)
     t.ok(wait(lambda: q.logtext().count("msg %d to remote" % rq) > n, 10), "requeued: tried again at once", q.logtext())
+
+    # a held message still ages: released after queuelifetime, it is
+    # tried once more and bounced
+    wait(lambda: q.logtext().count(": deferral:") + q.logtext().count(": success:") + q.logtext().count(": failure:")
+         >= q.logtext().count("starting delivery"), 10)
+    rc, out, err = qctl(q, "hold", str(rq))
+    t.eq(rc, 0, "hold again", err)
+    set_age(q, rq, 700000)              # past the default queuelifetime (604800)
+    rc, out, err = qctl(q, "release", str(rq))
+    t.eq(rc, 0, "release after queuelifetime", err)
+    t.ok(wait(lambda: "end msg %d\n" % rq in q.logtext(), 10), "tried once more, then finished", q.logtext())
+    t.ok(wait(lambda: any("<r3@far.example>" in x and "too long" in x for x in q.maildir_texts("alias/Maildir")), 10),
+         "and bounced as too old", "\n".join(q.maildir_texts("alias/Maildir")))
 t.done()

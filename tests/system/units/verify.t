@@ -69,6 +69,11 @@ def check(q, user, smtpd_user, tag):
             paths.append(dst)
         # the socket's service is found by name beside it
         shutil.copy(os.path.join(sd, "nqmail-smtpd@.service"), os.path.join(tmp, "nqmail-smtpd@.service"))
+        # and the two older units in boot/ (qmail-start alone, svscan)
+        for u in ("nqmail.service", "nqmail-svscan.service"):
+            dst = os.path.join(tmp, u)
+            shutil.copy(q.path("boot/" + u), dst)
+            paths.append(dst)
         for p in paths:
             rc, o = verify([p])
             t.ok(rc == 0 and o == "", "%s: systemd-analyze verify %s" % (tag, os.path.basename(p)), o)

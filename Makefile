@@ -59,12 +59,20 @@ $(B)/tests/fuzz/%: tests/fuzz/%.c tests/fuzz/driver.c $(B)/libnq.a
 	@mkdir -p $(dir $@)
 	$(CC) $(XCFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< tests/fuzz/driver.c $(B)/libnq.a $(LDLIBS)
 
+# `make fuzz`: real libFuzzer binaries (clang, ASan, UBSan; undefined
+# behaviour aborts) in build-fuzz/fuzz/, linked in parallel.
+FUZZBIN   := $(patsubst tests/fuzz/%.c,build-fuzz/fuzz/%,$(FUZZSRC))
+FUZZFLAGS  = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined
+
 fuzz:
-	$(MAKE) B=build-fuzz CC=clang CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" \
-	  build-fuzz/libnq.a
-	@mkdir -p build-fuzz/fuzz
-	for f in $(FUZZSRC); do n=$$(basename $$f .c); \
-	  clang $(XCFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined -o build-fuzz/fuzz/$$n $$f build-fuzz/libnq.a $(LDLIBS) || exit 1; done
+	$(MAKE) B=build-fuzz CC=clang CFLAGS="$(FUZZFLAGS) -fsanitize=fuzzer-no-link" build-fuzz/libnq.a
+	$(MAKE) fuzz-link
+
+fuzz-link: $(FUZZBIN)
+
+build-fuzz/fuzz/%: tests/fuzz/%.c build-fuzz/libnq.a
+	@mkdir -p $(dir $@)
+	clang $(XCFLAGS) $(FUZZFLAGS) -fsanitize=fuzzer -o $@ $< build-fuzz/libnq.a $(LDLIBS)
 
 asan:
 	$(MAKE) B=build-asan CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
@@ -88,5 +96,5 @@ run: deps all
 clean:
 	rm -rf build build-asan build-fuzz
 
-.PHONY: all fuzz asan deps check setup run clean
+.PHONY: all fuzz fuzz-link asan deps check setup run clean
 .SECONDARY:

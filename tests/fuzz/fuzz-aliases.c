@@ -79,7 +79,7 @@ static void setforward(const char *s, size_t n)
 		if (buf_puts(&text, ";") < 0) abort();
 		if (fwdb_parse(text.s, text.len, &p, &l, &again, &why) != 1) abort();
 		if (strcmp(again.target.s, in.target.s) || again.cmds.len != in.cmds.len ||
-		    memcmp(again.cmds.s, in.cmds.s, in.cmds.len) || again.hasowner != in.hasowner) abort();
+		    (in.cmds.len && memcmp(again.cmds.s, in.cmds.s, in.cmds.len)) || again.hasowner != in.hasowner) abort();
 	}
 	if (r < 0 && !why) abort();
 	fwdb_instr_free(&in);

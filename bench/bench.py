@@ -28,8 +28,14 @@ both, 20 sessions, 1 KiB messages:
   (m) memory per connection (the serving process's VmHWM and private
       memory; the MTA's total PSS at 20 sessions);
   and the same strace and perf figures for SMTP.
-The parts can be run alone: --only local, --only smtp (with or without an
-MTA: --only smtp,nqmail).
+Relaying (bench/remote.py), both MTAs to one SMTP sink on loopback
+(bench/sink.py, which counts connections): (r) N messages to one
+destination, (f) one message to R recipients at 10 domains. A list
+(bench/maillist.py): (L) one message to 10 000 local subscribers. POP3
+(bench/pop3.py), qmail-popup/qmail-pop3d against a private Dovecot:
+(p) 10 parallel clients RETR 10 000 messages, (l) login and LIST of 20 000.
+The parts can be run alone: --only local, smtp, remote, list, pop3 (with or
+without an MTA: --only smtp,nqmail).
 
 Both MTAs deliver as the same bench user into the same Maildir layout:
 workload (a) to nqbench@bench.test (a real local user, home_mailbox
@@ -50,6 +56,7 @@ from common import DOMAIN, VDOMAIN, USER, USER_RE, SENDER, SESSIONS, TOP, fail, 
 from measure import Accounting, Profile, Trace
 from mtas import Postfix, Nqmail
 from smtp import Smtp, WARM
+import maillist, pop3, remote
 
 
 class Bench:
@@ -72,6 +79,7 @@ class Bench:
         self.failures = []
         self.notes = []
         self.running = []           # strace or perf processes to stop if interrupted
+        self.remote = None          # the remote part's SMTP sink, shared by both MTAs
 
     # set-up ---------------------------------------------------------------
     def make_user(self):
@@ -171,7 +179,16 @@ class Bench:
             self.run_local(mta)
         if "smtp" in self.args.parts:
             Smtp(self).run(mta)
-        self.results[mta.name]["problems"] = mta.problems()
+        if "remote" in self.args.parts:
+            if self.remote is None:
+                self.remote = remote.Remote(self)
+            self.remote.run(mta)
+        if "list" in self.args.parts:
+            maillist.MailList(self).run(mta)
+        if "pop3" in self.args.parts:
+            pop3.Pop3(self).run(mta)
+        if set(self.args.parts) & {"local", "smtp", "remote", "list"}:     # the MTA itself ran
+            self.results[mta.name]["problems"] = mta.problems()
         self.check_user()
 
     def run_local(self, mta):
@@ -453,6 +470,13 @@ class Bench:
             row(pre + " fsyncs", smp("fsyncs", "s"), "%.2f")
             row(pre + " system calls", smp("calls", "s"), "%.0f")
 
+        if "remote" in a.parts:
+            remote.rows(row, rate, a)
+        if "list" in a.parts:
+            maillist.rows(row, rate, a)
+        if "pop3" in a.parts:
+            pop3.rows(row, rate, a)
+
         w = max(len(r[0]) for r in rows)
         out = ["", "%-*s %10s %10s %8s" % (w, "figure", "nqmail", "Postfix", "nq/pf"),
                "-" * (w + 31)]
@@ -462,7 +486,7 @@ class Bench:
         out.append("(d) disk: %.0f fsyncs/s (new 4 KB file, fsync), %.0f/s with the directory "
                    "fsynced too; file system %s" % fsync)
         out.append("CPU accounting: " + self.acct.describe())
-        for k, w in (("a", "(a)"), ("s", "(s)"), ("e", "(e)")):
+        for k, w in (("a", "(a)"), ("s", "(s)"), ("e", "(e)"), ("r", "(r)")):
             busy = max([R.get(m, {}).get(k + "_other_pct", 0) for m in R] or [0])
             if busy > 10:
                 out.append("WARNING: other work used %.0f%% of the machine's CPU during %s: the "
@@ -581,6 +605,8 @@ class Bench:
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
+        if self.remote:
+            self.remote.stop()
         for m in self.mtas:
             try:
                 if self.acct and self.acct.pids(m.name):
@@ -612,7 +638,13 @@ def main():
                     help="messages of (a) and of (e) profiled with perf, by program (1000; 0: none)")
     ap.add_argument("--only", default="",
                     help="comma-separated MTAs (nqmail, postfix) and/or parts (local: workloads "
-                    "(a) (b) through sendmail; smtp: (s) (e) (m) over SMTP); default: everything")
+                    "(a) (b) through sendmail; smtp: (s) (e) (m) over SMTP; remote: (r) (f) relayed to an "
+                    "SMTP sink; list: (L) a 10 000-subscriber list; pop3: (p) (l) qmail-pop3d "
+                    "against Dovecot); default: everything")
+    ap.add_argument("--list-subscribers", type=int, default=10000,
+                    help="workload (L): subscribers of the list (10000)")
+    ap.add_argument("--pop3-messages", type=int, default=10000,
+                    help="workload (p): messages retrieved over POP3 (10000; (l) lists twice as many)")
     ap.add_argument("--timeout", type=int, default=300, help="seconds allowed per workload (300)")
     ap.add_argument("--workdir", help="where the temporary directory goes (/var/tmp)")
     ap.add_argument("--accounting", choices=("auto", "v2", "v1", "proc"), default="auto",
@@ -622,11 +654,12 @@ def main():
     ap.add_argument("--helper", required=True, help=argparse.SUPPRESS)   # bench/run compiles it
     args = ap.parse_args()
     words = [w for w in args.only.split(",") if w]
-    bad = [w for w in words if w not in ("nqmail", "postfix", "local", "smtp")]
+    parts = ("local", "smtp", "remote", "list", "pop3")
+    bad = [w for w in words if w not in ("nqmail", "postfix") + parts]
     if bad:
-        ap.error("--only: unknown %s (nqmail, postfix, local, smtp)" % ", ".join(bad))
+        ap.error("--only: unknown %s (nqmail, postfix, %s)" % (", ".join(bad), ", ".join(parts)))
     args.mtas = [m for m in ("postfix", "nqmail") if m in words] or ["postfix", "nqmail"]
-    args.parts = [p for p in ("local", "smtp") if p in words] or ["local", "smtp"]
+    args.parts = [p for p in parts if p in words] or list(parts)
     if os.geteuid() != 0:
         fail("run as root (it creates a user, cgroups and a Postfix instance)")
     if args.loops < 1 or args.messages < args.loops or args.recipients < 1:
@@ -642,7 +675,9 @@ def main():
         say("work directory " + b.work)
         b.make_user()
         names = args.mtas
-        b.acct = Accounting(names, args.accounting)
+        # the pop3 part's Dovecot gets a group of its own
+        b.acct = Accounting(names + (["dovecot"] if "pop3" in args.parts and "postfix" in names
+                                     else []), args.accounting)
         say("CPU accounting: " + b.acct.describe())
         fsync = b.fsync_rate()
         say("disk: %.0f fsync/s" % fsync[0])
@@ -650,9 +685,10 @@ def main():
         for name in names:
             mta = Postfix(b) if name == "postfix" else Nqmail(b)
             b.mtas.append(mta)
-            if name == "postfix":
-                settings = mta.settings()
             b.run_mta(mta)
+            if name == "postfix" and set(args.parts) & {"local", "smtp", "remote", "list"}:
+                # after the run: the remote part adds relay settings
+                settings = mta.settings()
         b.compare()
         print(b.machine())
         print(b.table(fsync))

@@ -29,7 +29,7 @@ for f in build-fuzz/fuzz/fuzz-*; do
 	if [ $rc = 0 ]; then echo "ok $n - libFuzzer $name for ${secs}s"
 	else
 		echo "not ok $n - libFuzzer $name for ${secs}s"
-		printf '%s\n' "$out" | tail -25 | sed 's/^/# /'
+		printf '%s\n' "$out" | tail -25 | sed 's/^/# /' >&2
 	fi
 done
 echo "1..$n"

@@ -12,7 +12,7 @@ say() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $
 [ "$part" = b ] || for t in build-asan/tests/unit/*.t; do
 	[ -x "$t" ] || continue
 	out=$("$t" 2>&1); rc=$?
-	[ $rc = 0 ] || printf '%s\n' "$out" | sed 's/^/# /'
+	[ $rc = 0 ] || printf '%s\n' "$out" | sed 's/^/# /' >&2
 	say $rc "asan unit $(basename "$t")"
 done
 [ "$part" = b ] || for f in build-asan/tests/fuzz/fuzz-*; do
@@ -21,7 +21,7 @@ done
 	corpus=tests/fuzz/corpus/${name#fuzz-}
 	[ -d "$corpus" ] || { say 1 "fuzz corpus missing for $name"; continue; }
 	out=$("$f" "$corpus" 2>&1); rc=$?
-	[ $rc = 0 ] || printf '%s\n' "$out" | tail -20 | sed 's/^/# /'
+	[ $rc = 0 ] || printf '%s\n' "$out" | tail -20 | sed 's/^/# /' >&2
 	say $rc "asan fuzz corpus $name"
 done
 k=0
@@ -32,7 +32,7 @@ for t in tests/system/*.t tests/system/*/*.t; do
 	case "$part" in a) [ $((k % 2)) = 1 ] || continue ;; b) [ $((k % 2)) = 0 ] || continue ;; esac
 	out=$(NQ_BUILD="$top/build-asan" "$top/$t" 2>&1); rc=$?
 	if [ $rc = 0 ] && printf '%s\n' "$out" | grep -q '^not ok'; then rc=1; fi
-	[ $rc = 0 ] || printf '%s\n' "$out" | grep -v '^ok' | tail -30 | sed 's/^/# /'
+	[ $rc = 0 ] || printf '%s\n' "$out" | grep -v '^ok' | tail -30 | sed 's/^/# /' >&2
 	say $rc "asan smoke $t"
 done
 echo "1..$n"

@@ -86,9 +86,12 @@ class Tap:
         else:
             self.failed += 1
             print("not ok %d - %s" % (self.n, name), flush=True)
+            # Failures also go to stderr, which prove shows (CI logs).
+            print("# failed %d - %s" % (self.n, name), file=sys.stderr, flush=True)
             if diag is not None:
                 for line in str(diag).splitlines()[-40:]:
                     print("#   " + line, flush=True)
+                    print("#   " + line, file=sys.stderr, flush=True)
         return bool(cond)
 
     def eq(self, got, want, name, diag=None):

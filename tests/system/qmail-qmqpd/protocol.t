@@ -42,7 +42,7 @@ with Instance(t, name="hub.test") as q:
             r = qmqp(s.port, data)
             good = r is not None and r[:1] == want and (text is None or text in r)
             t.ok(good, name + ": answered " + want, (r, s.log()))
-            t.ok(wait(lambda: queue_empty(q), 5), name + ": nothing queued", q.queue_files())
+            t.ok(wait(lambda: queue_empty(q), 20), name + ": nothing queued", q.queue_files())
             clear(q)
 
         refused(qmqp_request("x\n", "a@b", []), "no recipients")
@@ -62,7 +62,7 @@ with Instance(t, name="hub.test") as q:
                 t.ok(c.closed(10), name + ": connection closed without an answer", c.buf)
             finally:
                 c.close()
-            t.ok(wait(lambda: queue_empty(q), 5), name + ": nothing queued", q.queue_files())
+            t.ok(wait(lambda: queue_empty(q), 20), name + ": nothing queued", q.queue_files())
             clear(q)
 
         good = qmqp_request("Subject: y\n\ny\n", "a@b", ["c@hub.test"])

@@ -90,7 +90,7 @@ class Conn:
             out.append(r.decode("utf-8", "replace"))
         return out
 
-    def closed(self, timeout=5):
+    def closed(self, timeout=30):
         """True when the server closed the connection without sending."""
         self.s.settimeout(timeout)
         if self.buf:

@@ -61,13 +61,31 @@ unsigned long mdlist_time(const char *name)
 	return t;
 }
 
+unsigned long mdlist_usec(const char *name)
+{
+	const char *b = strrchr(name, '/');
+	unsigned long u = 0;
+	b = b ? b + 1 : name;
+	while (*b >= '0' && *b <= '9') b++;
+	if (b[0] != '.' || b[1] != 'M' || b[2] < '0' || b[2] > '9') return ULONG_MAX;
+	for (b += 2; *b >= '0' && *b <= '9'; b++) {
+		if (u > 999999) return ULONG_MAX;
+		u = u * 10 + (unsigned long)(*b - '0');
+	}
+	return u;
+}
+
 static int cmp(const void *a, const void *b, void *arg)
 {
 	const char *s = arg;
 	const char *x = s + *(const size_t *)a, *y = s + *(const size_t *)b;
 	unsigned long tx = mdlist_time(x), ty = mdlist_time(y);
+	unsigned long ux, uy;
 	const char *bx = strchr(x, '/'), *by = strchr(y, '/');
 	if (tx != ty) return tx < ty ? -1 : 1;
+	ux = mdlist_usec(x);
+	uy = mdlist_usec(y);
+	if (ux != ULONG_MAX && uy != ULONG_MAX && ux != uy) return ux < uy ? -1 : 1;
 	return strcmp(bx ? bx : x, by ? by : y);
 }
 

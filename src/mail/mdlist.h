@@ -26,6 +26,11 @@ int mdlist_scan(mdlist *l, int withcur, const char **what);
 const char *mdlist_name(const mdlist *l, size_t i);
 /* The delivery time at the start of a message's base name (0 if none). */
 unsigned long mdlist_time(const char *name);
+/* The microseconds of a name "SECONDS.MUSEC...", as qmail-local writes
+ * them, so that two messages of the same second keep their delivery
+ * order (the digits are not zero-padded: a string comparison would put
+ * M64275 after M264275). ULONG_MAX when the name has no such field. */
+unsigned long mdlist_usec(const char *name);
 void mdlist_free(mdlist *l);
 
 /* Remove the files in tmp/ untouched for 36 hours: what a delivery left

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>     /* renameat only */
 #include <stdlib.h>
@@ -92,10 +93,14 @@ static int cmp(const void *x, const void *y, void *arg)
 	const pop3entry *a = x, *b = y;
 	const char *na = s + a->name, *nb = s + b->name;
 	unsigned long ta = mdlist_time(na), tb = mdlist_time(nb);
+	unsigned long ua, ub;
 	size_t n = a->baselen < b->baselen ? a->baselen : b->baselen;
 	int k;
 
 	if (ta != tb) return ta < tb ? -1 : 1;
+	ua = mdlist_usec(na);
+	ub = mdlist_usec(nb);
+	if (ua != ULONG_MAX && ub != ULONG_MAX && ua != ub) return ua < ub ? -1 : 1;
 	k = memcmp(na + SUBDIR_LEN, nb + SUBDIR_LEN, n);
 	if (k) return k;
 	if (a->baselen != b->baselen) return a->baselen < b->baselen ? -1 : 1;

@@ -47,5 +47,9 @@ int main(void)
 		rmdir("new"); rmdir("cur"); rmdir("tmp");
 		if (chdir("/") == 0) rmdir(dir);
 	}
+	ok(mdlist_usec("new/1795972926.M64275P1Q0.vm") == 64275 &&
+	   mdlist_usec("1795972926.M264275P1Q0.vm") == 264275, "microseconds read from the name");
+	ok(mdlist_usec("new/200.a.host") == (unsigned long)-1 && mdlist_usec("x") == (unsigned long)-1,
+	   "no microseconds field: none");
 	return done_testing();
 }

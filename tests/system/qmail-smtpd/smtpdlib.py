@@ -278,16 +278,25 @@ def queued(q):
     return out
 
 
+def _unlink(path):
+    # A qmail-queue still finishing (or cleaning up after a refused
+    # message) may remove its own file first: that is not an error here.
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
 def clear(q):
     """Empty the queue (qmail-send not running)."""
     for d in ("todo", "intd", "pid"):
         p = q.path("queue/" + d)
         for n in os.listdir(p):
-            os.unlink(os.path.join(p, n))
+            _unlink(os.path.join(p, n))
     for s in range(SPLIT):
         p = q.path("queue/mess/%d" % s)
         for n in os.listdir(p):
-            os.unlink(os.path.join(p, n))
+            _unlink(os.path.join(p, n))
 
 
 def queue_empty(q):

@@ -33,6 +33,8 @@ try:
         q.maildirmake("alias/Maildir-b")
         q.start()
         t.ok(q.wait(lambda: q.pids("qmail-send"), 5), "qmail-send runs", q.logtext())
+        # qmail-start forks each daemon before it execs: wait until all run.
+        q.wait(lambda: all(q.pids(p) for p in ("qmail-lspawn", "qmail-clean", "qmail-rspawn")), 10)
         for prog in ("qmail-send", "qmail-lspawn", "qmail-clean"):
             pids = q.pids(prog)
             t.ok(pids and all(proc_uid(p) == ouid for p in pids), "%s runs as the owner" % prog,

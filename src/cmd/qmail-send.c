@@ -107,6 +107,24 @@ static buf bouncefrom, bouncehost, dbto;
 static unsigned long lifetime = 604800;
 static unsigned long conc[NCHAN] = { 10, 20 };
 
+/* Recipients in delivery at once on a channel. qmail-lspawn runs each
+ * as it comes; qmail-rspawn runs control/concurrencyremote connections
+ * and keeps the rest waiting, so it gets up to REMOTE_WINDOW recipients
+ * per connection: those of one message and domain then go in one SMTP
+ * transaction, and a connection that finishes finds the next message for
+ * its domain waiting (spawn.h). Messages in remote delivery at once are
+ * held to REMOTE_JOBS per connection, which bounds the open files. */
+#define REMOTE_WINDOW 100
+#define REMOTE_JOBS 2
+static unsigned long window(int c)
+{
+	unsigned long w;
+	if (c == 0) return conc[0];
+	w = conc[1] * REMOTE_WINDOW;
+	return w / REMOTE_WINDOW != conc[1] || w > SPAWN_REMOTE_MAX ? SPAWN_REMOTE_MAX : w;
+}
+static unsigned long jobmax(int c) { return c == 0 ? conc[0] : conc[1] * REMOTE_JOBS; }
+
 static int readconc(const char **what)
 {
 	unsigned long c[NCHAN];
@@ -116,6 +134,7 @@ static int readconc(const char **what)
 	*what = "control/concurrencyremote";
 	if (control_readulong(&c[1], "concurrencyremote", 20) < 0) return -1;
 	for (i = 0; i < NCHAN; i++) conc[i] = c[i] > concmax[i] ? concmax[i] : c[i];
+	if (conc[1] > SPAWN_REMOTE_MAX / REMOTE_JOBS) conc[1] = SPAWN_REMOTE_MAX / REMOTE_JOBS;
 	return 0;
 }
 
@@ -314,7 +333,8 @@ struct chan {
 	buf out;                 /* requests not yet written */
 	size_t outpos;
 	spawnrep rd;             /* reports being read */
-	unsigned long used;
+	unsigned long used;      /* recipients in delivery */
+	unsigned long jobs;      /* messages in delivery */
 	struct del *d;           /* cap slots (see tables) */
 	unsigned long cap;
 	unsigned long *freeslot, nfree;   /* the slots not in use */
@@ -338,7 +358,9 @@ static void status(void)
 	logs("status:");
 	for (c = 0; c < NCHAN; c++) {
 		logs(c ? " remote " : " local ");
-		lognum(ch[c].used);
+		/* remote: qmail-rspawn runs at most conc connections for the
+		 * recipients it holds (see window), so that is the most shown */
+		lognum(ch[c].used < conc[c] ? ch[c].used : conc[c]);
 		logs("/");
 		lognum(conc[c]);
 	}
@@ -362,7 +384,6 @@ static void later(sched *q, unsigned long id, time_t when)
 
 static void unmark(int j);
 
-static int job_avail(void) { return nfreejob > 0; }
 
 /* The delivery tables, sized from control/concurrency* (at start and on
  * HUP): a channel's slots from its concurrency, the jobs (one open
@@ -382,19 +403,25 @@ static int tables(void)
 		unsigned long s;
 		struct del *d;
 		unsigned long *f;
-		if (conc[c] <= h->cap) continue;
-		d = realloc(h->d, conc[c] * sizeof *d);
+		unsigned long w = window(c);
+		if (w <= h->cap) continue;
+		d = realloc(h->d, w * sizeof *d);
 		if (d) h->d = d;
-		f = d ? realloc(h->freeslot, conc[c] * sizeof *f) : 0;
+		f = d ? realloc(h->freeslot, w * sizeof *f) : 0;
 		if (f) h->freeslot = f;
-		if (!d || !f) { conc[c] = h->cap; r = -1; continue; }
-		for (s = conc[c]; s-- > h->cap;) {   /* the lowest slot on top */
+		if (!d || !f) {
+			conc[c] = c ? h->cap / REMOTE_WINDOW : h->cap;
+			if (!conc[c] && h->cap) conc[c] = 1;
+			r = -1;
+			continue;
+		}
+		for (s = w; s-- > h->cap;) {   /* the lowest slot on top */
 			memset(&h->d[s], 0, sizeof h->d[s]);
 			h->freeslot[h->nfree++] = s;
 		}
-		h->cap = conc[c];
+		h->cap = w;
 	}
-	want = ch[0].cap + ch[1].cap + NCHAN;
+	want = jobmax(0) + jobmax(1) + NCHAN;
 	fdmax = fd_limit_raise(want + FD_RESERVE);
 	if (fdmax < want + FD_RESERVE) {
 		if (!fdwarned++) {
@@ -424,8 +451,11 @@ static int tables(void)
 static int del_avail(int c)
 {
 	if (!ch[c].present) return ch[c].nfree > 0;   /* deferred on the spot */
-	return ch[c].alive && ch[c].used < conc[c];
+	return ch[c].alive && ch[c].used < window(c);
 }
+
+/* Whether channel c may open one more message for delivery. */
+static int job_avail_chan(int c) { return nfreejob > 0 && ch[c].jobs < jobmax(c); }
 
 /* The last reference to a job is gone: the channel file is finished
  * (every recipient done: remove it, and the message may be done) or goes
@@ -438,6 +468,7 @@ static void job_close(int j)
 
 	if (--jb->refs > 0) return;
 	freejob[nfreejob++] = j;   /* free again once this function is done */
+	ch[c].jobs--;
 	if (jb->hiteof && !jb->numtodo) {
 		/* The marks need no fsync: the file goes, and the message is
 		 * gone only once its info file is removed (fsynced) later.
@@ -679,7 +710,7 @@ static void pass_chan(int c)
 		int r, j;
 		if (!h->pass.id) {
 			int fd;
-			if (!job_avail() || !sched_min(&pq[c], &e) || e.when > now) break;
+			if (!job_avail_chan(c) || !sched_min(&pq[c], &e) || e.when > now) break;
 			if (h->present && !del_avail(c)) break;
 			sched_delmin(&pq[c]);
 			fd = open(qfn(chandir[c], e.id), O_RDWR | O_CLOEXEC);
@@ -712,6 +743,7 @@ static void pass_chan(int c)
 				continue;
 			}
 			j = freejob[--nfreejob];
+			ch[c].jobs++;
 			jobs[j].refs = 1;
 			jobs[j].id = e.id;
 			jobs[j].chan = c;
@@ -1360,7 +1392,7 @@ int main(void)
 		wake = now + SLEEP_FOREVER;
 		if (!flagexit) {
 			for (c = 0; c < NCHAN; c++)
-				if ((ch[c].pass.id || job_avail()) && del_avail(c) && sched_min(&pq[c], &e) && e.when < wake)
+				if ((ch[c].pass.id || job_avail_chan(c)) && del_avail(c) && sched_min(&pq[c], &e) && e.when < wake)
 					wake = e.when;
 			if (sched_min(&pqdone, &e) && e.when < wake) wake = e.when;
 			if (sched_min(&pqfail, &e) && e.when < wake) wake = e.when;

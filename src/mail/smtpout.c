@@ -36,7 +36,9 @@
 #include "lib/str.h"
 #include "lib/tls.h"
 #include <errno.h>
+#include <setjmp.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -66,6 +68,10 @@ static void put(const char *s) { if (buf_puts(&rep, s) < 0) oom = 1; }
 static void putn(const char *s, size_t n) { if (buf_put(&rep, s, n) < 0) oom = 1; }
 static void zero(void) { if (buf_put0(&rep) < 0) oom = 1; }
 
+/* smtpout_serve: a kept session goes on after a delivery's reports. */
+static int serving;
+static jmp_buf top;             /* where a delivery ends when serving */
+
 static _Noreturn void finish(void)
 {
 	if (oom) {
@@ -74,6 +80,11 @@ static _Noreturn void finish(void)
 		(void)buf_put0(&rep);
 	}
 	(void)write_all(outfd, rep.s ? rep.s : "", rep.len);
+	if (serving) {
+		rep.len = 0;
+		oom = 0;
+		longjmp(top, 1);
+	}
 	_exit(0);
 }
 
@@ -261,8 +272,26 @@ static void quit(void)
 	if (conn) { tls_close(conn, 5); conn = 0; }
 }
 
+static int keep;               /* the session stays open after this delivery */
+static int reusing;            /* this transaction runs on a kept session */
+static int curfd = -1;         /* the session's socket */
+static unsigned uses;          /* messages sent on it */
+static const struct job *keeper;   /* the delivery that kept it */
+static buf keptfor;            /* its host (the job's own may be gone) */
+
+/* A kept session that the server closed meanwhile (or answers 421):
+ * nothing of the message was sent, so it goes again from the start on a
+ * new connection; what was reported so far is dropped. */
+static _Noreturn void refresh(void)
+{
+	rep.len = 0;
+	keep = 0;
+	longjmp(top, 2);
+}
+
 static _Noreturn void dropped(int critical)
 {
+	if (reusing && !critical) refresh();
 	put("ZConnected to "); put(partner); put(" but connection died. ");
 	if (critical) put("Possible duplicate! ");
 	put("(#4.4.2)\n");
@@ -339,7 +368,7 @@ struct job {
 	const char *host, *sender;
 	char *const *recips;
 	int n;
-	const mxplan *plan;
+	mxplan *plan;
 	mxroute route;
 	tlspolicy pol;
 	buf user, pass;
@@ -422,14 +451,17 @@ static int starttls(struct job *j, smtpext *e, const char *tlsname)
 	return 0;
 }
 
+static smtpext cure;            /* the session's EHLO extensions */
+
+static void transaction(struct job *j);
+
 /* One SMTP session on fd with the address a. NEXT (reason in lastwhy)
- * or the end of the program. */
+ * or, once the envelope goes out, the end of the delivery. */
 static int session(struct job *j, int fd, const mxplan_addr *a, int notls)
 {
-	smtpext e;
-	buf w = BUF_INIT, tmp = BUF_INIT;
+	smtpext *e = &cure;
 	unsigned code;
-	int i, accepted = 0, pipe, t;
+	int t;
 	const char *tlsname = j->plan->hosts[a->host];
 
 	stream_init(&st, fd, fd, (int)timeout);
@@ -439,28 +471,41 @@ static int session(struct job *j, int fd, const mxplan_addr *a, int notls)
 	code = getreply();
 	if (!code) return next(" but greeting failed.\n", 0);
 	if (code != 220) { quit(); return next(" but greeting failed.\n", 1); }
-	t = ehlo(&e);
+	t = ehlo(e);
 	if (t < 0) return next(" but connection died. (#4.4.2)\n", 0);
 	if (t > 0) { quit(); return next(" but my name was rejected.\n", 1); }
 	if (!notls) {
 		if (tlsname[0] == '[') tlsname = partner;
-		t = starttls(j, &e, tlsname);
+		t = starttls(j, e, tlsname);
 		if (t) return t == 2 ? 2 : NEXT;
 	} else if (j->pol.level == TLS_ENCRYPT || j->pol.level == TLS_VERIFY || j->dane || j->hasauth) {
 		quit();
 		return next(" but TLS failed before, and it is required. (#4.7.5)\n", 0);
 	}
-	if (j->hasauth && auth(&e, &j->user, &j->pass) < 0) { quit(); return NEXT; }
+	if (j->hasauth && auth(e, &j->user, &j->pass) < 0) { quit(); return NEXT; }
+	transaction(j);
+	return DONE;   /* not reached: the transaction ends in finish() */
+}
 
-	/* from here on the outcome is the report */
-	if (j->needutf8 && !(e.flags & EHLO_SMTPUTF8)) {
+/* The envelope and the message on the open session (cure): the reports
+ * and finish(). On a kept session, a connection found dead before the
+ * message went out starts the delivery again (refresh). */
+static void transaction(struct job *j)
+{
+	const smtpext *e = &cure;
+	static buf w, tmp;
+	unsigned code;
+	int i, accepted = 0, pipe, t;
+
+	keep = 0;
+	if (j->needutf8 && !(e->flags & EHLO_SMTPUTF8)) {
 		quit();
 		report('D', "Sorry, the message has non-ASCII addresses and ", partner,
 		       " does not support SMTPUTF8. (#5.6.7)\n");
 	}
-	if ((e.flags & EHLO_SIZE) && e.size && scan.out > e.size) {
+	if ((e->flags & EHLO_SIZE) && e->size && scan.out > e->size) {
 		char lim[24];
-		fmt_ulong(lim, e.size);
+		fmt_ulong(lim, e->size);
 		quit();
 		put("DSorry, the message is larger than "); put(partner); put(" accepts (");
 		put(lim); put(" bytes). (#5.3.4)\n");
@@ -468,41 +513,33 @@ static int session(struct job *j, int fd, const mxplan_addr *a, int notls)
 		finish();
 	}
 
-	pipe = (e.flags & EHLO_PIPELINING) != 0;
+	pipe = (e->flags & EHLO_PIPELINING) != 0;
 	if (wire(&w, j->sender) < 0) { quit(); report('D', "Sorry, the envelope sender has characters that cannot be sent by SMTP. (#5.1.7)\n", 0, 0); }
 	if (say("MAIL FROM:<", w.s, ">") < 0) dropped(0);
-	if (e.flags & EHLO_SIZE) {
+	if (e->flags & EHLO_SIZE) {
 		char sz[24];
 		fmt_ulong(sz, scan.out);
 		if (say(" SIZE=", sz, 0) < 0) dropped(0);
 	}
-	if ((e.flags & EHLO_8BITMIME) && scan.body8 && say(" BODY=8BITMIME", 0, 0) < 0) dropped(0);
-	if ((e.flags & EHLO_SMTPUTF8) && (j->needutf8 || scan.hdr8) && say(" SMTPUTF8", 0, 0) < 0) dropped(0);
+	if ((e->flags & EHLO_8BITMIME) && scan.body8 && say(" BODY=8BITMIME", 0, 0) < 0) dropped(0);
+	if ((e->flags & EHLO_SMTPUTF8) && (j->needutf8 || scan.hdr8) && say(" SMTPUTF8", 0, 0) < 0) dropped(0);
 	if (say("\r\n", 0, 0) < 0) dropped(0);
-	if (!pipe) {
-		if (stream_flush(&st) < 0) dropped(0);
-		code = getreply();
-		if (!code) dropped(0);
-		if (code >= 400) {
-			put(code >= 500 ? "D" : "Z"); put("Connected to "); put(partner);
-			put(" but sender was rejected.\n"); putsaid(); zero();
-			quit();
-			finish();
-		}
-	} else {
+	if (pipe) {
 		for (i = 0; i < j->n; i++) {
 			if (wire(&tmp, j->recips[i]) < 0) continue;
 			if (say("RCPT TO:<", tmp.s, ">\r\n") < 0) dropped(0);
 		}
-		if (say("DATA\r\n", 0, 0) < 0 || stream_flush(&st) < 0) dropped(0);
-		code = getreply();
-		if (!code) dropped(0);
-		if (code >= 400) {
-			put(code >= 500 ? "D" : "Z"); put("Connected to "); put(partner);
-			put(" but sender was rejected.\n"); putsaid(); zero();
-			quit();
-			finish();
-		}
+		if (say("DATA\r\n", 0, 0) < 0) dropped(0);
+	}
+	if (stream_flush(&st) < 0) dropped(0);
+	code = getreply();
+	if (!code) dropped(0);
+	if (code == 421 && reusing) refresh();
+	if (code >= 400) {
+		put(code >= 500 ? "D" : "Z"); put("Connected to "); put(partner);
+		put(" but sender was rejected.\n"); putsaid(); zero();
+		quit();
+		finish();
 	}
 	for (i = 0; i < j->n; i++) {
 		if (wire(&tmp, j->recips[i]) < 0) {
@@ -533,6 +570,7 @@ static int session(struct job *j, int fd, const mxplan_addr *a, int notls)
 	if (!code) dropped(0);
 	if (code < 300 || code >= 400) msgfail(code >= 400 ? code : 451, " failed on DATA command.\n");
 
+	reusing = 0;   /* from here on the message is on its way */
 	t = readmsg(&scan, &st);
 	if (t == -2) { quit(); report('Z', "Unable to read message. (#4.3.0)\n", 0, 0); }
 	if (t < 0) dropped(1);
@@ -545,7 +583,12 @@ static int session(struct job *j, int fd, const mxplan_addr *a, int notls)
 	tlsnote(&tmp);
 	putn(tmp.s ? tmp.s : "", tmp.len);
 	zero();
-	quit();
+	if (serving) {
+		keep = 1;
+		keeper = j;
+		uses++;
+		if (buf_copys(&keptfor, j->host) < 0) keep = 0;
+	} else quit();
 	finish();
 }
 
@@ -597,10 +640,12 @@ static void netsetup(const mxroute *rt)
  * dane, and rules the exchanger out under dane-only; a failed lookup
  * rules it out too. Looked up once per exchanger. 0 go on, -1 skip a
  * (lastwhy says why). */
+static signed char danestate[PLAN_HOST_MAX];    /* 0 not looked up, 1 secure, 2 none, -1 failed */
+
 static int dane(struct job *j, const mxplan_addr *a)
 {
 	static dns_tlsalist lists[PLAN_HOST_MAX];
-	static signed char state[PLAN_HOST_MAX];    /* 0 not looked up, 1 secure, 2 none, -1 failed */
+	signed char *state = danestate;
 	static buf failwhy[PLAN_HOST_MAX];
 	const char *name = j->plan->hosts[a->host];
 	buf q = BUF_INIT, why = BUF_INIT;
@@ -638,77 +683,104 @@ static int dane(struct job *j, const mxplan_addr *a)
 	return 0;
 }
 
-int smtpout_run(const char *host, const char *sender, char *const *recips, int n, int mfd, int ofd)
+/* The job's route, TLS policy and relay credentials. */
+static void route(struct job *j)
+{
+	buf why = BUF_INIT;
+	int r;
+
+	if (mxroutes_find(&routes, j->sender, j->host, &j->route, &why) < 0) report('Z', why.s, ". (#4.3.5)\n", 0);
+	if (tlsdest_find(&tlsd, j->route.found ? j->route.relay : 0, j->host, &j->pol, &why) < 0)
+		report('Z', why.s, ". (#4.3.5)\n", 0);
+	if (j->route.found) {
+		/* the key as the administrator wrote it: a sender, a name or "[address]" */
+		buf key = BUF_INIT;
+		if (j->route.bysender) { if (buf_copys(&key, j->route.key) < 0) oom = 1; }
+		else if (j->route.literal) {
+			if (buf_copys(&key, "[") < 0 || buf_puts(&key, j->route.relay) < 0 || buf_puts(&key, "]") < 0) oom = 1;
+		} else if (buf_copys(&key, j->route.relay) < 0) oom = 1;
+		if (oom) finish();
+		r = smtpauth_find(key.s, &j->user, &j->pass, &why);
+		if (r == 0 && j->route.bysender) {
+			/* no credentials for the sender: the relay's own, if any */
+			if (j->route.literal ? buf_copys(&key, "[") < 0 || buf_puts(&key, j->route.relay) < 0 || buf_puts(&key, "]") < 0
+			                    : buf_copys(&key, j->route.relay) < 0) { oom = 1; finish(); }
+			r = smtpauth_find(key.s, &j->user, &j->pass, &why);
+		}
+		buf_free(&key);
+		if (r < 0) report('Z', why.s, ". (#4.3.0)\n", 0);
+		j->hasauth = r;
+	}
+	buf_free(&why);
+}
+
+static void wipe(buf *b)
+{
+	if (b->s) memset(b->s, 0, b->cap);
+	buf_free(b);
+}
+
+/* The checks of the command line, then the route. */
+static void begin(struct job *j, const char *host, const char *sender, char *const *recips, int n)
 {
 	static mxplan plan;
-	struct job j;
+	buf w = BUF_INIT;
+	int r;
+
+	wipe(&j->user);
+	wipe(&j->pass);
+	memset(j, 0, sizeof *j);
+	lastwhy.len = 0;
+	if (n < 1 || !host || !*host || !sender) report('D', "I (qmail-remote) was invoked improperly. (#5.3.5)\n", 0, 0);
+	j->host = host;
+	j->sender = sender;
+	j->recips = recips;
+	j->n = n;
+	j->plan = &plan;
+	if (wire(&w, sender) < 0)
+		report('D', "Sorry, the envelope sender has characters that cannot be sent by SMTP. (#5.1.7)\n", 0, 0);
+	buf_free(&w);
+	j->needutf8 = nonascii(sender);
+	for (r = 0; r < n; r++) if (nonascii(recips[r])) j->needutf8 = 1;
+	route(j);
+}
+
+/* Sign and scan the message (made seekable first), once per delivery. */
+static void readies(const struct job *j)
+{
+	buf why = BUF_INIT;
+	seekable();
+	if (dkimsign_message(msgfd, msgstart, j->sender, &dkimsig, &why) < 0)
+		report('Z', "Unable to sign the message with DKIM: ", why.s ? why.s : "?", ". (#4.3.0)\n");
+	buf_free(&why);
+	if (readmsg(&scan, 0) < 0) report('Z', "Unable to read message. (#4.3.0)\n", 0, 0);
+}
+
+/* The plan, then each address in turn until one takes the delivery.
+ * ready: readies() was done already. */
+static _Noreturn void deliver(struct job *j, int ready)
+{
 	buf why = BUF_INIT;
 	size_t i;
 	int r, any = 0;
 
-	outfd = ofd;
-	msgfd = mfd;
-	signal(SIGPIPE, SIG_IGN);
-	if (n < 1 || !host || !*host || !sender) report('D', "I (qmail-remote) was invoked improperly. (#5.3.5)\n", 0, 0);
-	getcontrols();
-
-	memset(&j, 0, sizeof j);
-	j.host = host;
-	j.sender = sender;
-	j.recips = recips;
-	j.n = n;
-	j.plan = &plan;
-	{
-		buf w = BUF_INIT;
-		if (wire(&w, sender) < 0)
-			report('D', "Sorry, the envelope sender has characters that cannot be sent by SMTP. (#5.1.7)\n", 0, 0);
-		buf_free(&w);
-	}
-	j.needutf8 = nonascii(sender);
-	for (r = 0; r < n; r++) if (nonascii(recips[r])) j.needutf8 = 1;
-
-	if (mxroutes_find(&routes, sender, host, &j.route, &why) < 0) report('Z', why.s, ". (#4.3.5)\n", 0);
-	if (tlsdest_find(&tlsd, j.route.found ? j.route.relay : 0, host, &j.pol, &why) < 0)
-		report('Z', why.s, ". (#4.3.5)\n", 0);
-	if (j.route.found) {
-		/* the key as the administrator wrote it: a sender, a name or "[address]" */
-		buf key = BUF_INIT;
-		if (j.route.bysender) { if (buf_copys(&key, j.route.key) < 0) oom = 1; }
-		else if (j.route.literal) {
-			if (buf_copys(&key, "[") < 0 || buf_puts(&key, j.route.relay) < 0 || buf_puts(&key, "]") < 0) oom = 1;
-		} else if (buf_copys(&key, j.route.relay) < 0) oom = 1;
-		if (oom) finish();
-		r = smtpauth_find(key.s, &j.user, &j.pass, &why);
-		if (r == 0 && j.route.bysender) {
-			/* no credentials for the sender: the relay's own, if any */
-			if (j.route.literal ? buf_copys(&key, "[") < 0 || buf_puts(&key, j.route.relay) < 0 || buf_puts(&key, "]") < 0
-			                    : buf_copys(&key, j.route.relay) < 0) { oom = 1; finish(); }
-			r = smtpauth_find(key.s, &j.user, &j.pass, &why);
-		}
-		buf_free(&key);
-		if (r < 0) report('Z', why.s, ". (#4.3.0)\n", 0);
-		j.hasauth = r;
-	}
-
-	netsetup(&j.route);
-	r = mxplan_make(&plan, host, &j.route, PORT_SMTP, &why);
+	netsetup(&j->route);
+	memset(danestate, 0, sizeof danestate);
+	r = mxplan_make(j->plan, j->host, &j->route, PORT_SMTP, &why);
 	if (r == PLAN_TEMP) report('Z', why.s, "\n", 0);
 	if (r == PLAN_PERM) report('D', why.s, "\n", 0);
+	buf_free(&why);
+	if (!ready) readies(j);
 
-	seekable();
-	if (dkimsign_message(msgfd, msgstart, sender, &dkimsig, &why) < 0)
-		report('Z', "Unable to sign the message with DKIM: ", why.s ? why.s : "?", ". (#4.3.0)\n");
-	if (readmsg(&scan, 0) < 0) report('Z', "Unable to read message. (#4.3.0)\n", 0, 0);
-
-	for (i = 0; i < plan.n; i++) {
-		const mxplan_addr *a = &plan.a[i];
+	for (i = 0; i < j->plan->n; i++) {
+		const mxplan_addr *a = &j->plan->a[i];
 		const ipaddr *src = a->ip.family == AF_INET6 ? (have6 ? &out6 : 0) : (have4 ? &out4 : 0);
 		int fd, tries;
 
 		if (tcpto_skip(&a->ip, time(0))) continue;
-		if ((j.pol.level == TLS_DANE || j.pol.level == TLS_DANE_ONLY) && dane(&j, a) < 0) continue;
+		if ((j->pol.level == TLS_DANE || j->pol.level == TLS_DANE_ONLY) && dane(j, a) < 0) continue;
 		for (tries = 0; tries < 2; tries++) {
-			fd = ipaddr_connect(&a->ip, plan.port, src, (int)timeoutconnect);
+			fd = ipaddr_connect(&a->ip, j->plan->port, src, (int)timeoutconnect);
 			if (fd < 0) {
 				int e = errno;
 				if (e == ETIMEDOUT) tcpto_record(&a->ip, 1, time(0));
@@ -720,12 +792,112 @@ int smtpout_run(const char *host, const char *sender, char *const *recips, int n
 			}
 			any = 1;
 			tcpto_record(&a->ip, 0, time(0));
-			r = session(&j, fd, a, tries);
+			curfd = fd;
+			uses = 0;
+			r = session(j, fd, a, tries);
 			close(fd);
+			curfd = -1;
 			if (conn) { tls_free(conn); conn = 0; }
 			if (r != 2) break;    /* 2: "may" handshake failed; once more in plain text */
 		}
 	}
 	if (lastwhy.len) report('Z', lastwhy.s, 0, 0);
 	report('Z', "Sorry, I wasn't able to establish an SMTP connection. (#4.4.1)\n", 0, 0);
+}
+
+int smtpout_run(const char *host, const char *sender, char *const *recips, int n, int mfd, int ofd)
+{
+	static struct job j;
+
+	outfd = ofd;
+	msgfd = mfd;
+	signal(SIGPIPE, SIG_IGN);
+	getcontrols();
+	begin(&j, host, sender, recips, n);
+	deliver(&j, 0);
+}
+
+/* Whether the session kept after job a (for keptfor) can take job b: the same host,
+ * the same route (relay, port, credentials) and the same TLS policy. */
+static int sameb(const buf *a, const buf *b)
+{
+	return a->len == b->len && (!a->len || memcmp(a->s, b->s, a->len) == 0);
+}
+
+static int samedest(const struct job *a, const struct job *b)
+{
+	if (!keptfor.s || !case_eq(keptfor.s, b->host)) return 0;
+	if (a->route.found != b->route.found || a->pol.level != b->pol.level) return 0;
+	if ((a->pol.cafile == 0) != (b->pol.cafile == 0) || (a->pol.cafile && strcmp(a->pol.cafile, b->pol.cafile))) return 0;
+	if (a->hasauth != b->hasauth) return 0;
+	if (a->hasauth && (!sameb(&a->user, &b->user) || !sameb(&a->pass, &b->pass))) return 0;
+	if (!a->route.found) return 1;
+	return a->route.literal == b->route.literal && a->route.port == b->route.port &&
+	       case_eq(a->route.relay, b->route.relay);
+}
+
+static void closeconn(void)
+{
+	if (conn) { tls_free(conn); conn = 0; }
+	if (curfd >= 0) { close(curfd); curfd = -1; }
+	keep = 0;
+	keeper = 0;
+}
+
+/* Every delivery ends in finish(), which comes back here (top): 1 the
+ * reports are written, 2 a kept session was found gone (refresh). The
+ * state that crosses the jump is static. */
+void smtpout_serve(const smtpout_job *first, int ofd, int (*nextjob)(void *ctx, smtpout_job *jb), void *ctx)
+{
+	static struct job jobs[2];
+	static smtpout_job jb;
+	static struct job *j;
+	static int controls, anew, ready;
+
+	outfd = ofd;
+	signal(SIGPIPE, SIG_IGN);
+	serving = 1;
+	jb = *first;
+	msgfd = jb.msgfd;
+	j = &jobs[0];
+	for (;;) {
+		int r = setjmp(top);
+		if (r == 0) {
+			if (!controls) { getcontrols(); controls = 1; }
+			if (anew) {
+				anew = 0;
+				closeconn();
+				deliver(j, ready);
+			}
+			ready = 0;
+			begin(j, jb.host, jb.sender, jb.recips, jb.n);
+			if (keep && keeper && samedest(keeper, j)) {
+				readies(j);
+				ready = 1;
+				reusing = 1;
+				transaction(j);
+			}
+			closeconn();
+			deliver(j, 0);
+		}
+		if (r == 2) {   /* again, on a new connection */
+			closeconn();
+			reusing = 0;
+			anew = 1;
+			continue;
+		}
+		reusing = 0;
+		if (msgfd != jb.msgfd) close(msgfd);   /* a copy made by seekable() */
+		close(jb.msgfd);
+		if (keep && uses >= SMTPOUT_REUSE_MAX) quit();
+		if (!keep || uses >= SMTPOUT_REUSE_MAX) { closeconn(); _exit(0); }
+		/* idle: "I" tells the caller; then the next job, or the end */
+		if (write_all(outfd, "I", 2) < 0 || nextjob(ctx, &jb) <= 0) {
+			quit();
+			closeconn();
+			_exit(0);
+		}
+		msgfd = jb.msgfd;
+		j = keeper == &jobs[0] ? &jobs[1] : &jobs[0];
+	}
 }

@@ -22,4 +22,24 @@
  * problems are reports. */
 int smtpout_run(const char *host, const char *sender, char *const *recips, int n, int msgfd, int outfd);
 
+/* Kept sessions, for qmail-rspawn's delivery children. The first job is
+ * delivered as smtpout_run does; when it ended with the session in good
+ * order (the message accepted), the reports are followed by the record
+ * "I" (the letter and a NUL: the child is idle) and nextjob(ctx, &job)
+ * is asked for another job: 1 a job (its msgfd open, closed by us after
+ * its delivery), 0 no more. A job for the same host, route, credentials
+ * and TLS policy goes on the same session (a transaction after the last
+ * one, as RFC 5321 allows); any other, or a session the server closed
+ * meanwhile, gets a new connection. At most SMTPOUT_REUSE_MAX messages
+ * go on one session. Never returns: the process exits when the session
+ * is over. */
+#define SMTPOUT_REUSE_MAX 100
+typedef struct smtpout_job {
+	const char *host, *sender;
+	char *const *recips;
+	int n;
+	int msgfd;
+} smtpout_job;
+_Noreturn void smtpout_serve(const smtpout_job *first, int outfd, int (*nextjob)(void *ctx, smtpout_job *job), void *ctx);
+
 #endif

@@ -21,7 +21,7 @@ tag = "%x" % rng.getrandbits(32)
 with Instance(t, name=NAME) as q:
     q.write("alias/.qmail-x", "./Maildir/\n")
     q.start()
-    t.ok(q.pids("qmail-send"), "qmail-send runs", q.logtext())
+    t.ok(q.wait(lambda: q.pids("qmail-send"), 20), "qmail-send runs", q.logtext())
 
     accepted = set()
     refused = []

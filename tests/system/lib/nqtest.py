@@ -287,7 +287,7 @@ class Instance:
                                      stdin=subprocess.DEVNULL, stdout=logf, stderr=logf,
                                      cwd=self.dir, preexec_fn=pre, start_new_session=True)
         logf.close()
-        wait(lambda: "status:" in self.logtext() or self.proc.poll() is not None, 5)
+        wait(lambda: "status:" in self.logtext() or self.proc.poll() is not None, 20)
         return self.proc
 
     def stop(self):

@@ -4,10 +4,14 @@
  * qmail-send -> spawn (the spawn's fd 0), one record per delivery:
  *     "<delnum>\0<msgnum>\0<sender>\0<recipient>\0"
  *   delnum: decimal delivery slot, below the channel's table size
- *           (control/concurrencylocal or concurrencyremote when qmail-send
- *           started or last reread them, so at most SPAWN_MAX - 1 for
- *           qmail-lspawn and SPAWN_REMOTE_MAX - 1 for qmail-rspawn); a
- *           slot is reused only after its report came back;
+ *           (for qmail-lspawn control/concurrencylocal, at most
+ *           SPAWN_MAX - 1: it runs each record at once; for qmail-rspawn
+ *           100 times control/concurrencyremote, at most
+ *           SPAWN_REMOTE_MAX - 1: qmail-rspawn itself runs at most
+ *           concurrencyremote connections and keeps the other records
+ *           waiting, grouping those of one message and domain into one
+ *           SMTP transaction); a slot is reused only after its report
+ *           came back;
  *   msgnum: the message's number (inode of queue/mess/S/N); the spawn,
  *           running in DIR/queue, opens mess/S/N itself as the delivery's
  *           standard input;

@@ -31,7 +31,8 @@ both, 20 sessions, 1 KiB messages:
 Relaying (bench/remote.py), both MTAs to one SMTP sink on loopback
 (bench/sink.py, which counts connections): (r) N messages to one
 destination, (f) one message to R recipients at 10 domains. A list
-(bench/maillist.py): (L) one message to 10 000 local subscribers. POP3
+(bench/maillist.py): (L) one message to 10 000 subscribers, half local,
+half remote (at the same sink). POP3
 (bench/pop3.py), qmail-popup/qmail-pop3d against a private Dovecot:
 (p) 10 parallel clients RETR 10 000 messages, (l) login and LIST of 20 000.
 The parts can be run alone: --only local, smtp, remote, list, pop3 (with or
@@ -486,7 +487,7 @@ class Bench:
         out.append("(d) disk: %.0f fsyncs/s (new 4 KB file, fsync), %.0f/s with the directory "
                    "fsynced too; file system %s" % fsync)
         out.append("CPU accounting: " + self.acct.describe())
-        for k, w in (("a", "(a)"), ("s", "(s)"), ("e", "(e)"), ("r", "(r)")):
+        for k, w in (("a", "(a)"), ("s", "(s)"), ("e", "(e)"), ("r", "(r)"), ("L", "(L)")):
             busy = max([R.get(m, {}).get(k + "_other_pct", 0) for m in R] or [0])
             if busy > 10:
                 out.append("WARNING: other work used %.0f%% of the machine's CPU during %s: the "

@@ -9,6 +9,7 @@
 #                openssl (setup's self-signed certificate, qmail-mkcert)
 #   tests        python3 perl strace procps iproute2 (ss) swaks
 #                dnsmasq-base (a DNS server on loopback) procmail (preline)
+#                maildrop (preline with another filter)
 #                postfix (a real SMTP client and server for qmail-smtpd
 #                and qmail-remote, and bench/'s smtp-source)
 #
@@ -23,10 +24,16 @@ ucspi-tcp-ipv6 python3 perl strace procps iproute2 swaks dnsmasq-base openssl
 procmail postfix $*"
 PKGS="$PKGS clang libclang-rt-14-dev"   # make fuzz: libFuzzer with ASan/UBSan (tests/fuzz-brief.t)
 PKGS="$PKGS libopendkim-dev libspf2-dev libopendmarc-dev python3-dkim python3-spf"   # DKIM, SPF, DMARC and their independent checkers in tests
+PKGS="$PKGS maildrop"   # preline + maildrop with a real mailfilter (tests/system/preline/maildrop.t)
+PKGS="$PKGS publicsuffix python3-nacl"   # DMARC's Organizational Domains (qmail-smtpd); Ed25519 signing in tests/system/dkimverify
 PKGS="$PKGS fetchmail"   # POP3 tests pull mail with a real client (tests/system/qmail-pop3d/fetchmail.t)
 PKGS="$PKGS unbound ldnsutils"   # DANE tests: a validating resolver and a signed zone (tests/system/qmail-remote/dane.t)
 PKGS="$PKGS chromium chromium-driver python3-selenium"   # qmail-report's page in a browser (tests/system/qmail-report/html.t)
 PKGS="$PKGS systemd"   # systemd-analyze verify on the units of conf/systemd (tests/system/units/verify.t)
+PKGS="$PKGS dovecot-core dovecot-lmtpd"   # qmail-lmtp delivers to a private Dovecot the test starts (tests/system/qmail-lmtp/dovecot.t)
+PKGS="$PKGS dpkg-dev binutils mmdebstrap lintian"   # make deb (scripts/mkdeb.sh) and its chroot test (scripts/debchroot.sh, tests/system/deb/install.t)
+PKGS="$PKGS libcurl4-openssl-dev"   # MTA-STS policy fetch over HTTPS (src/mail/mtastsfetch.c)
+PKGS="$PKGS opendkim"   # a real milter for qmail-smtpd's milter client (tests/system/milter/opendkim.t)
 
 installed() {
 	case $(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) in

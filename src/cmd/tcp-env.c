@@ -17,19 +17,30 @@
  * -r (the default) asks the ident server; -R does not; -t gives it at
  * most timeout seconds (default 30) to connect and answer.
  *
- * Host names come from the system's resolver (getnameinfo: /etc/hosts,
- * then DNS, as nsswitch.conf says). What a remote ident server or DNS
- * says is outside input: only printable ASCII without spaces is kept,
- * at most 255 bytes, so it cannot forge lines in a Received field.
+ * Host names come from DNS PTR records, asked through src/mail/dns.h:
+ * the servers in the instance's control/dnsservers (the instance is the
+ * one whose bin/ holds this tcp-env), else resolv.conf's; never the host
+ * table or NSS, so every nqmail program sees the same DNS. A PTR name is
+ * believed only when it is forward-confirmed, as tcpserver -p does: an A
+ * (or AAAA) lookup of the name must give the address back, or the
+ * variable stays unset (anyone controlling a reverse zone can claim any
+ * name). What a remote ident server or DNS says is outside input: a name
+ * with anything but printable ASCII without spaces is dropped, and only
+ * the printable prefix of an ident user name is kept, at most 255 bytes,
+ * so neither can forge lines in a Received field.
  * IPv6 connections get RFC 5952 addresses; IPv4 ones mapped into IPv6
  * are shown as IPv4. Exit codes: 100 usage, 111 when the connection
- * cannot be examined or program cannot be run. */
+ * cannot be examined, control/dnsservers is unreadable or malformed, or
+ * program cannot be run. */
+#include "mail/dns.h"
+#include "lib/buf.h"
 #include "lib/err.h"
 #include "lib/io.h"
 #include "lib/ipaddr.h"
 #include "lib/str.h"
+#include <arpa/inet.h>
 #include <errno.h>
-#include <netdb.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -57,13 +68,26 @@ static size_t tame(char *s, size_t n)
 	return i;
 }
 
-static void hostname(const char *var, const struct sockaddr *sa, socklen_t len)
+/* var = the forward-confirmed name DNS gives for ip; unset when there
+ * is none, when DNS fails (a missing name is no reason to refuse the
+ * connection) or when the name is not one a Received field can carry. */
+static void hostname(const char *var, const ipaddr *ip)
 {
-	char host[NI_MAXHOST];
-	if (getnameinfo(sa, len, host, sizeof host, 0, 0, NI_NAMEREQD) == 0 && tame(host, strlen(host)))
-		set(var, host);
-	else
-		unset(var);
+	char name[DNS_NAME_MAX];
+	static dns_iplist back;
+	buf why = BUF_INIT;
+	size_t i, n;
+
+	unset(var);
+	if (dns_ptr(ip, name, &why) != DNS_FOUND) goto done;
+	n = strlen(name);
+	if (tame(name, n) != n) goto done;
+	back.n = 0;
+	if (dns_ip(name, ip->family, &back, &why) != DNS_FOUND) goto done;
+	for (i = 0; i < back.n; i++)
+		if (ipaddr_eq(&back.ip[i], ip)) { set(var, name); break; }
+done:
+	buf_free(&why);
 }
 
 static void portvar(const char *var, unsigned port)
@@ -133,6 +157,7 @@ int main(int argc, char **argv)
 	unsigned long timeout = 30;
 	int opt, useident = 1;
 	const char *proto;
+	buf why = BUF_INIT;
 
 	err_prog = "tcp-env";
 	while ((opt = getopt(argc, argv, "+rRt:")) != -1)
@@ -162,8 +187,9 @@ int main(int argc, char **argv)
 		ipaddr_fmt(text, &rip);
 		set("TCPREMOTEIP", text);
 		portvar("TCPREMOTEPORT", portof(&rs));
-		hostname("TCPLOCALHOST", (struct sockaddr *)&ls, llen);
-		hostname("TCPREMOTEHOST", (struct sockaddr *)&rs, rlen);
+		if (dns_init(&why) < 0) err_die(EXIT_TEMP, why.s ? why.s : "unable to set up DNS", (char *)0);
+		hostname("TCPLOCALHOST", &lip);
+		hostname("TCPREMOTEHOST", &rip);
 		if (useident) ident(&lip, portof(&ls), &rip, portof(&rs), (int)timeout);
 		else unset("TCPREMOTEINFO");
 	}

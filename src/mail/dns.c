@@ -1,4 +1,4 @@
-/* dns: MX, A, AAAA and TLSA lookups through the C library's resolver,
+/* dns: MX, A, AAAA, TLSA and PTR lookups through the C library's resolver,
  * and a careful parser of the answers (see dns.h).
  *
  * Why our own walk over the answer and not ns_initparse/ns_parserr: those
@@ -214,6 +214,50 @@ int dns_parse_tlsa(const unsigned char *msg, size_t len, const char *qname, dns_
 	return each(msg, len, qname, 52 /* T_TLSA */, ontlsa, out);
 }
 
+/* The first usable PTR wins: a host has one name for us, as tcpserver
+ * and qmail's dns_ptr take it. */
+static int onptr(void *ctx, const unsigned char *msg, size_t len, const struct rr *r)
+{
+	char *out = ctx;
+	size_t n;
+	if (*out) return 0;
+	if (expand(msg, len, r->rdata, out) < 0) return -1;
+	n = strlen(out);
+	if (n && out[n - 1] == '.') out[--n] = 0;
+	return n ? 1 : 0;      /* the root is no host name */
+}
+
+int dns_parse_ptr(const unsigned char *msg, size_t len, const char *qname, char *out)
+{
+	int r;
+	out[0] = 0;
+	r = each(msg, len, qname, T_PTR, onptr, out);
+	if (r != DNS_FOUND) out[0] = 0;
+	return r;
+}
+
+void dns_ptr_name(char *out, const ipaddr *ip)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t n = 0;
+	int i;
+	if (ip->family == AF_INET) {
+		for (i = 3; i >= 0; i--) {
+			n += fmt_ulong(out + n, ip->a[i]);
+			out[n++] = '.';
+		}
+		memcpy(out + n, "in-addr.arpa", 13);
+		return;
+	}
+	for (i = 15; i >= 0; i--) {
+		out[n++] = hex[ip->a[i] & 15];
+		out[n++] = '.';
+		out[n++] = hex[ip->a[i] >> 4];
+		out[n++] = '.';
+	}
+	memcpy(out + n, "ip6.arpa", 9);
+}
+
 /* ---- the resolver ----------------------------------------------------- */
 
 static int whys(buf *why, const char *a, const char *b)
@@ -383,5 +427,19 @@ int dns_tlsa(const char *name, dns_tlsalist *out, int *secure, buf *why)
 	r = dns_parse_tlsa(answer, n, name, out, &ad);
 	if (r == DNS_SOFT) whys(why, "malformed DNS answer", 0);
 	*secure = ad && (rs.options & RES_TRUSTAD);
+	return r;
+}
+
+int dns_ptr(const ipaddr *ip, char *out, buf *why)
+{
+	char name[DNS_NAME_MAX];
+	size_t n;
+	int r;
+	out[0] = 0;
+	dns_ptr_name(name, ip);
+	r = query(name, T_PTR, &n, why);
+	if (r != DNS_FOUND) return r;
+	r = dns_parse_ptr(answer, n, name, out);
+	if (r == DNS_SOFT) whys(why, "malformed DNS answer", 0);
 	return r;
 }

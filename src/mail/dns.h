@@ -71,6 +71,15 @@ int dns_ip(const char *name, int family, dns_iplist *out, buf *why);
  * server we trust (see above). */
 int dns_tlsa(const char *name, dns_tlsalist *out, int *secure, buf *why);
 
+/* The reverse name of ip (d.c.b.a.in-addr.arpa, or the 32 nibbles of
+ * an IPv6 address under ip6.arpa) into out (DNS_NAME_MAX bytes). */
+void dns_ptr_name(char *out, const ipaddr *ip);
+/* The host name a PTR record gives for ip (the first one, after any CNAME
+ * chain, as RFC 2317 delegation uses) into out (DNS_NAME_MAX bytes), no
+ * final dot. The name is not forward-confirmed: callers that want that
+ * look it up with dns_ip and compare. */
+int dns_ptr(const ipaddr *ip, char *out, buf *why);
+
 /* Any type (T_TXT, T_PTR, ...) for callers with their own parser (SPF):
  * on DNS_FOUND, *msg and *len are the whole answer, valid until the next
  * lookup. */
@@ -82,6 +91,8 @@ int dns_query(const char *name, int type, const unsigned char **msg, size_t *len
 int dns_parse_mx(const unsigned char *msg, size_t len, const char *qname, dns_mxlist *out);
 int dns_parse_ip(const unsigned char *msg, size_t len, const char *qname, int family, dns_iplist *out);
 int dns_parse_tlsa(const unsigned char *msg, size_t len, const char *qname, dns_tlsalist *out, int *ad);
+/* The first PTR record's name into out (DNS_NAME_MAX bytes), no final dot. */
+int dns_parse_ptr(const unsigned char *msg, size_t len, const char *qname, char *out);
 
 /* Domain names compared as DNS does: ASCII case ignored, one final dot
  * ignored. */

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-# Every dot-qmail helper (and predate, qsmhook) runs in bounded memory:
+# Every dot-qmail helper (and predate, qsmhook, and fastforward and
+# dot-forward, which run from .qmail files too) runs in bounded memory:
 # its peak RSS with a 10 MB message is within 1 MB of its peak with a
 # 1 MB message, both for one huge header line and for a big body. The
 # program's own peak (VmHWM) is read while strace holds it at exit.
-import os, shutil, sys, tempfile
+import os, shutil, subprocess, sys, tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from helperlib import Tap, bin_, qlenv, peak_rss, big_message, NAME
 
@@ -17,6 +18,11 @@ try:
     os.chmod(fake, 0o755)
     for n in (".qmail-l", ".qmail-l-request"):
         open(os.path.join(tmp, n), "w").close()
+    # fastforward's database (made by setforward) and a user's .forward
+    subprocess.run([bin_("setforward"), "data.cdb", "data.tmp"], input=b"joe@%s: a@example.org;\n" % NAME.encode(),
+                   cwd=tmp, check=True)
+    with open(os.path.join(tmp, ".forward"), "w") as f:
+        f.write("a@example.org\n")
     env = qlenv("joe", "joe", sender="s@example.org", extra={"QMAILQUEUE": fake})
     SINK = ["sh", "-c", "cat > /dev/null"]
     CASES = [
@@ -31,6 +37,8 @@ try:
                    "owner@" + NAME]),
         ("predate", ["predate"] + SINK),
         ("qsmhook", ["qsmhook"] + SINK),
+        ("fastforward", ["fastforward", "data.cdb"]),
+        ("dot-forward", ["dot-forward", ".forward"]),
     ]
     for kind in ("header", "body"):
         small, large = big_message(1 << 20, kind), big_message(10 << 20, kind)

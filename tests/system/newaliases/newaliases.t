@@ -5,7 +5,9 @@
 # qualification of bare names, quoted programs and include files with
 # spaces), and the whole path in a single-user instance, where the owner
 # runs newaliases and fastforward and dot-forward deliver as the owner.
-import os, sys
+# Without control/aliases it compiles /etc/aliases into /etc/aliases.cdb
+# (checked as root in a private mount namespace whose /etc is the test's).
+import os, shutil, subprocess, sys, tempfile
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from nqtest import Tap, Instance, TestUser, run, unique_user, IS_ROOT
 
@@ -54,6 +56,25 @@ routed: <@relay.example:z@w.example>
     r = run([q.bin("newaliases")])
     t.eq(r.returncode, 111, "a missing aliases file: 111", r.stderr)
     t.eq(run([q.bin("newaliases"), "x"]).returncode, 100, "usage: 100")
+
+    # no control/aliases: the system's /etc/aliases, as sendmail's
+    if IS_ROOT and shutil.which("unshare"):
+        os.unlink(q.path("control/aliases"))
+        etc = tempfile.mkdtemp(prefix="nqt-na-etc-")
+        try:
+            shutil.copy2("/etc/ld.so.cache", etc)
+            with open(os.path.join(etc, "aliases"), "w") as f:
+                f.write("# the system's aliases\nstaff: ann@example.org,\n  bob@example.org\n")
+            r = subprocess.run(["unshare", "-m", "sh", "-c", 'mount --bind "$1" /etc && exec "$2"', "sh",
+                                etc, q.bin("newaliases")], capture_output=True, timeout=60)
+            t.eq(r.returncode, 0, "without control/aliases: newaliases reads /etc/aliases", r.stderr)
+            cdb = os.path.join(etc, "aliases.cdb")
+            out = printforward(q, cdb) if os.path.exists(cdb) else ""
+            t.ok("staff@: &ann@example.org,\n  &bob@example.org;" in out, "... into /etc/aliases.cdb", out)
+        finally:
+            shutil.rmtree(etc, ignore_errors=True)
+    else:
+        t.skip("newaliases and /etc/aliases", "needs root and unshare for a private /etc")
 
 # Single-user mode: everything runs as the owner.
 if IS_ROOT:

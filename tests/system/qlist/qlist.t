@@ -110,4 +110,20 @@ with Box(t, "ql") as b:
          "unsubscribe of a non-member handled")
     t.ok(any("was not on the list" in x.decode() for x in b.maildir(rel="S1")), "a non-member is told so")
     t.eq(members(), [S3, S2], "the list is unchanged")
+
+    # an address made to look like a .qmail program or file line stays a
+    # forward (&) line: posting to the list runs nothing and writes nothing
+    evil = '"|touch %s/pwned"@%s' % (u.home, NAME)
+    evil2 = '"%s/Hijack/"@%s' % (u.home, NAME)
+    for e in (evil, evil2):
+        t.ok(b.deliver("From: %s\nSubject: subscribe\n\n" % e, [b.addr("list-request")], sender=S3),
+             "request for %s handled" % e, b.q.logtext())
+    lines = open(os.path.join(u.home, ".qmail-list")).read().splitlines()
+    t.ok(all(l.startswith("&") for l in lines if not l.startswith("#")) and len(lines) == 4,
+         "every list line is a forward line", lines)
+    t.ok(b.deliver("From: %s\nSubject: news2\n\nsecond-post-token\n" % S2, [b.addr("list")], sender=S2),
+         "second post delivered", b.q.logtext())
+    t.ok(not os.path.exists(os.path.join(u.home, "pwned")) and not os.path.exists(os.path.join(u.home, "Hijack")),
+         "the post ran no program and wrote no file for those subscribers")
+    t.ok(any(b"second-post-token" in x for x in b.maildir(rel="S3")), "real subscribers still got it")
 t.done()

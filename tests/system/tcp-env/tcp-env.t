@@ -1,36 +1,61 @@
 #!/usr/bin/env python3
 # tcp-env: with a TCP connection on standard input it sets PROTO,
-# TCPLOCALIP/PORT, TCPREMOTEIP/PORT, TCPLOCALHOST/TCPREMOTEHOST (from the
-# host table) and TCPREMOTEINFO (from the client's ident server, RFC
-# 1413; -R skips it; junk in the answer is dropped), then runs the
+# TCPLOCALIP/PORT, TCPREMOTEIP/PORT, TCPLOCALHOST/TCPREMOTEHOST and
+# TCPREMOTEINFO (from the client's ident server, RFC 1413; -r asks, the
+# default, -R skips it; junk in the answer is dropped), then runs the
 # program; with PROTO=TCP already set it runs it at once; anything else
 # on standard input is 111.
-# Host names come from /etc/hosts only: the program runs in a private
-# mount namespace where /etc/hosts and nsswitch.conf are ours, so no
-# resolver is ever asked.
-import os, socket, subprocess, sys, tempfile, threading
+# Host names come from DNS PTR records through the instance's
+# control/dnsservers (dnsmasq on loopback, a non-standard port), forward-
+# confirmed as tcpserver -p does: a PTR whose name does not lead back to
+# the address is not believed. The program runs in a private mount
+# namespace whose /etc/hosts names the same addresses differently and
+# whose resolv.conf points nowhere, so a name from the host table or the
+# system's resolver would show.
+# smoke
+import os, shutil, socket, subprocess, sys, tempfile, threading
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "helpers"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "qmail-remote"))
 from helperlib import Tap, bin_, run, IS_ROOT
+from remotelib import Dns
 
 t = Tap()
 TE = bin_("tcp-env")
 if not IS_ROOT:
     t.skip("tcp-env", "needs root for a private mount namespace and the ident port")
     t.done()
+if not shutil.which("dnsmasq"):
+    t.ok(False, "dnsmasq is installed (scripts/deps.sh installs it)")
+    t.done()
 tmp = tempfile.mkdtemp(prefix="nqt-te-")
-hosts, nss = os.path.join(tmp, "hosts"), os.path.join(tmp, "nss")
+# an instance of our own: bin/tcp-env finds control/ beside its bin/
+inst = os.path.join(tmp, "q")
+os.makedirs(os.path.join(inst, "bin"))
+os.makedirs(os.path.join(inst, "control"))
+ITE = os.path.join(inst, "bin", "tcp-env")
+shutil.copy2(TE, ITE)
+hosts, nss, resolv = (os.path.join(tmp, n) for n in ("hosts", "nss", "resolv"))
 with open(hosts, "w") as f:
-    f.write("127.0.0.1 localhost\n127.0.0.7 server.example.test\n127.0.0.8 client.example.test\n")
+    f.write("127.0.0.1 localhost\n127.0.0.7 hosts-server.test\n127.0.0.8 hosts-client.test\n"
+            "127.0.0.9 hosts-liar.test\n::1 hosts-six.test\n")
 with open(nss, "w") as f:
-    f.write("hosts: files\n")
+    f.write("hosts: files dns\n")
+with open(resolv, "w") as f:
+    f.write("nameserver 192.0.2.53\noptions timeout:1 attempts:1\n")
 CLIENT = "127.0.0.8"
+RECORDS = ["host-record=server.example.test,127.0.0.7",      # A and PTR
+           "host-record=client.example.test,127.0.0.8",
+           "host-record=six.example.test,::1",
+           # a PTR claiming a name whose address is another one
+           "ptr-record=9.0.0.127.in-addr.arpa,liar.example.test",
+           "host-record=liar.example.test,127.0.0.10"]
 
 
-def ident_server(answer):
-    """A one-shot ident server on CLIENT:113; returns (thread, queries)."""
-    s = socket.socket()
+def ident_server(answer, addr=CLIENT):
+    """A one-shot ident server on addr:113; returns (thread, queries)."""
+    s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind((CLIENT, 113))
+    s.bind((addr, 113))
     s.listen(1)
     s.settimeout(10)
     got = []
@@ -51,19 +76,21 @@ def ident_server(answer):
     return th, got
 
 
-def through(args, env=None):
-    """Accept a connection from CLIENT and run tcp-env on it; returns
-    (exit code, environment dict, client port, server port)."""
-    ls = socket.socket()
-    ls.bind(("127.0.0.7", 0))
+def through(args, env=None, client=CLIENT, server="127.0.0.7", prog=ITE):
+    """Accept a connection from client to server and run tcp-env on it;
+    returns (exit code, environment dict, client port, server port, stderr)."""
+    fam = socket.AF_INET6 if ":" in server else socket.AF_INET
+    ls = socket.socket(fam)
+    ls.bind((server, 0))
     ls.listen(1)
-    c = socket.socket()
-    c.bind((CLIENT, 0))
-    c.connect(ls.getsockname())
+    c = socket.socket(fam)
+    c.bind((client, 0))
+    c.connect(ls.getsockname()[:2])
     a, _ = ls.accept()
     cmd = ["unshare", "-m", "sh", "-c",
-           'mount --bind "$1" /etc/hosts && mount --bind "$2" /etc/nsswitch.conf && shift 2 && exec "$@"',
-           "sh", hosts, nss, TE] + args + ["env", "-0"]
+           'mount --bind "$1" /etc/hosts && mount --bind "$2" /etc/nsswitch.conf && '
+           'mount --bind "$3" /etc/resolv.conf && shift 3 && exec "$@"',
+           "sh", hosts, nss, resolv, prog] + args + ["env", "-0"]
     r = subprocess.run(cmd, stdin=a, capture_output=True, env=env or {"PATH": "/usr/bin:/bin"}, timeout=60)
     out = {}
     for item in r.stdout.split(b"\0"):
@@ -75,27 +102,68 @@ def through(args, env=None):
     return r.returncode, out, cport, sport, r.stderr
 
 
-th, q = ident_server(b"PORTS : USERID : UNIX : joe\r\n")
-code, e, cport, sport, err = through(["-t5"])
-th.join()
-t.eq(code, 0, "tcp-env ran the program", err)
-t.eq({k: e.get(k) for k in ("PROTO", "TCPLOCALIP", "TCPLOCALPORT", "TCPREMOTEIP", "TCPREMOTEPORT")},
-     {"PROTO": "TCP", "TCPLOCALIP": "127.0.0.7", "TCPLOCALPORT": str(sport), "TCPREMOTEIP": CLIENT,
-      "TCPREMOTEPORT": str(cport)}, "addresses and ports")
-t.eq((e.get("TCPLOCALHOST"), e.get("TCPREMOTEHOST")), ("server.example.test", "client.example.test"),
-     "host names from the host table")
-t.eq(q, [("%d , %d\r\n" % (cport, sport)).encode()], "the ident query names the ports as RFC 1413 says")
-t.eq(e.get("TCPREMOTEINFO"), "joe", "TCPREMOTEINFO from the ident answer")
+def names(e):
+    return (e.get("TCPLOCALHOST"), e.get("TCPREMOTEHOST"))
 
-th, q = ident_server(b"PORTS : USERID : UNIX : jo\x1b[2Je\r\n")
-code, e, cport, sport, err = through(["-t5"])
-th.join()
-t.eq(e.get("TCPREMOTEINFO"), "jo", "control characters in the answer end the name")
 
-code, e, cport, sport, err = through(["-R"], env={"PATH": "/usr/bin:/bin", "TCPREMOTEINFO": "stale"})
-t.ok(code == 0 and "TCPREMOTEINFO" not in e, "-R: no ident query, a stale TCPREMOTEINFO removed", e)
-code, e, cport, sport, err = through(["-t1"])
-t.ok(code == 0 and "TCPREMOTEINFO" not in e, "no ident server: TCPREMOTEINFO unset", e)
+try:
+    with Dns(RECORDS, local=("test", "127.in-addr.arpa", "ip6.arpa"), v6=True) as d:
+        with open(os.path.join(inst, "control", "dnsservers"), "w") as f:
+            f.write(d.server_line() + "\n")
+
+        th, q = ident_server(b"PORTS : USERID : UNIX : joe\r\n")
+        code, e, cport, sport, err = through(["-t5"])
+        th.join()
+        t.eq(code, 0, "tcp-env ran the program", err)
+        t.eq({k: e.get(k) for k in ("PROTO", "TCPLOCALIP", "TCPLOCALPORT", "TCPREMOTEIP", "TCPREMOTEPORT")},
+             {"PROTO": "TCP", "TCPLOCALIP": "127.0.0.7", "TCPLOCALPORT": str(sport), "TCPREMOTEIP": CLIENT,
+              "TCPREMOTEPORT": str(cport)}, "addresses and ports")
+        t.eq(names(e), ("server.example.test", "client.example.test"),
+             "host names from DNS PTR records, forward-confirmed (not the host table's)")
+        t.eq(q, [("%d , %d\r\n" % (cport, sport)).encode()], "the ident query names the ports as RFC 1413 says")
+        t.eq(e.get("TCPREMOTEINFO"), "joe", "TCPREMOTEINFO from the ident answer")
+        log = d.log()
+        t.ok("query[PTR] 8.0.0.127.in-addr.arpa" in log and "query[A] client.example.test" in log,
+             "tcp-env asked our dnsmasq (control/dnsservers) for the PTR, then the A record", log[-600:])
+
+        code, e, _, _, err = through(["-R"], client="127.0.0.9")
+        t.ok(code == 0 and "TCPREMOTEHOST" not in e and e.get("TCPREMOTEIP") == "127.0.0.9",
+             "a PTR name whose A record is another address: TCPREMOTEHOST unset", (e, err))
+        t.ok("query[A] liar.example.test" in d.log(), "... after asking for that name's address",
+             d.log()[-600:])
+        code, e, _, _, err = through(["-R"], client="127.0.0.11")
+        t.ok(code == 0 and "TCPREMOTEHOST" not in e and e.get("TCPLOCALHOST") == "server.example.test",
+             "no PTR record: TCPREMOTEHOST unset", (e, err))
+        code, e, _, _, err = through(["-R"], client="::1", server="::1")
+        t.eq((code, e.get("TCPREMOTEIP"), names(e)), (0, "::1", ("six.example.test", "six.example.test")),
+             "IPv6: the ip6.arpa PTR, confirmed by AAAA", err)
+
+        # NQMAIL_HOME names the instance when the program is not in one
+        code, e, _, _, err = through(["-R"], prog=TE, env={"PATH": "/usr/bin:/bin", "NQMAIL_HOME": inst})
+        t.eq(names(e), ("server.example.test", "client.example.test"), "NQMAIL_HOME's control/dnsservers", err)
+        with open(os.path.join(inst, "control", "dnsservers"), "w") as f:
+            f.write("127.0.0.1:99999\n")
+        code, e, _, _, err = through(["-R"])
+        t.ok(code == 111 and b"dnsservers" in err, "a malformed control/dnsservers: 111, said so", (code, err))
+        # d.server_line() back for the remaining runs
+        with open(os.path.join(inst, "control", "dnsservers"), "w") as f:
+            f.write(d.server_line() + "\n")
+
+        th, q = ident_server(b"PORTS : USERID : UNIX : jo\x1b[2Je\r\n")
+        code, e, cport, sport, err = through(["-t5"])
+        th.join()
+        t.eq(e.get("TCPREMOTEINFO"), "jo", "control characters in the answer end the name")
+        th, q = ident_server(b"PORTS : USERID : UNIX : ann\r\n")
+        code, e, cport, sport, err = through(["-r", "-t5"])
+        th.join()
+        t.eq(e.get("TCPREMOTEINFO"), "ann", "-r asks the ident server")
+
+        code, e, cport, sport, err = through(["-R"], env={"PATH": "/usr/bin:/bin", "TCPREMOTEINFO": "stale"})
+        t.ok(code == 0 and "TCPREMOTEINFO" not in e, "-R: no ident query, a stale TCPREMOTEINFO removed", e)
+        code, e, cport, sport, err = through(["-t1"])
+        t.ok(code == 0 and "TCPREMOTEINFO" not in e, "no ident server: TCPREMOTEINFO unset", e)
+finally:
+    shutil.rmtree(tmp, ignore_errors=True)
 
 r = run([TE, "-R", "env", "-0"], input=b"", env={"PATH": "/usr/bin:/bin", "PROTO": "TCP", "TCPREMOTEIP": "192.0.2.1"})
 t.ok(r.returncode == 0 and b"TCPREMOTEIP=192.0.2.1\0" in r.stdout, "PROTO=TCP: the variables are trusted as set")

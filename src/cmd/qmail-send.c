@@ -57,6 +57,8 @@
 #include "mail/qrec.h"
 #include "mail/queue.h"
 #include "mail/route.h"
+#include "mail/sendbounce.h"
+#include "mail/sendlog.h"
 #include "mail/sched.h"
 #include "mail/spawn.h"
 #include "mail/spawnrep.h"
@@ -79,7 +81,6 @@
 #define SLEEP_FOREVER 86400   /* longest poll (s) */
 #define OSSIFIED 129600       /* 36 h: a message nobody finished is abandoned */
 #define TODO_BATCH 64         /* todo entries preprocessed per pass */
-#define VERP_BATCH 32         /* per-recipient bounces queued per pass */
 #define MARK_SYNC_MS 100      /* longest a 'D' mark waits for its fsync */
 #define CLEANUP_BATCH 200     /* mess/ entries checked per loop */
 #define REC_MAX (ENVELOPE_ADDR_MAX + 8)
@@ -104,6 +105,7 @@ static void sighup(int s) { (void)s; flagreread = 1; }
 
 static route rt = ROUTE_INIT;
 static buf bouncefrom, bouncehost, dbto;
+static sendbounce_cfg bcfg;
 static unsigned long lifetime = 604800;
 static unsigned long conc[NCHAN] = { 10, 20 };
 
@@ -157,45 +159,10 @@ static int getcontrols(const char **what)
 	if (control_readline(&dbto, "doublebounceto", "postmaster") < 0) return -1;
 	if (buf_putc(&dbto, '@') < 0 || buf_put(&dbto, host.s, host.len) < 0) return -1;
 	buf_free(&host);
+	bcfg.host = bouncehost.s;
+	bcfg.fromuser = bouncefrom.s;
+	bcfg.dbto = dbto.s;
 	return 0;
-}
-
-/* ---- the log ----------------------------------------------------------- */
-
-static io_out logo;
-
-static void logs(const char *s) { out_puts(&logo, s); }
-static void lognum(unsigned long long n)
-{
-	char b[24];
-	fmt_ulong(b, n);
-	out_puts(&logo, b);
-}
-/* qmail's logsafe: a line end shows as '/', every other byte that is not
- * printable (and '%', and space) as '_', so a line stays one field. */
-static void logsafe(const char *s, size_t n)
-{
-	size_t i;
-	for (i = 0; i < n; i++) {
-		char c = s[i];
-		if (c == '\n') c = '/';
-		else if (c == '%' || (unsigned char)c < 33 || (unsigned char)c > 126) c = '_';
-		out_put(&logo, &c, 1);
-	}
-}
-static void logfn(const char *dir, unsigned long id)
-{
-	buf b = BUF_INIT;
-	logs(queue_fn(&b, dir, id));
-	buf_free(&b);
-}
-static void warn(const char *what, const char *dir, unsigned long id, const char *tail)
-{
-	logs("warning: ");
-	logs(what);
-	logfn(dir, id);
-	logs(tail);
-	logs("\n");
 }
 
 /* ---- queue file names -------------------------------------------------- */
@@ -218,36 +185,13 @@ static int syncdirs(void)
 				if (buf_copys(&d, names[i]) < 0 || buf_putc(&d, '/') < 0 ||
 				    buf_putnum(&d, (unsigned long long)s) < 0) { r = -1; continue; }
 				if (fsync_dir(d.s) < 0) {
-					logs("warning: trouble fsyncing "); logs(d.s); logs("\n");
+					slog_puts("warning: trouble fsyncing "); slog_puts(d.s); slog_puts("\n");
 					r = -1;
 				} else
 					dirty[i][s] = 0;
 				buf_free(&d);
 			}
 	return r;
-}
-
-/* The sender and birth of message id from info/S/N: 1, or 0 (logged). */
-static int getinfo(unsigned long id, buf *sender, time_t *birth)
-{
-	io_in in;
-	struct stat st;
-	size_t used;
-	int fd = open(qfn("info", id), O_RDONLY | O_CLOEXEC), r;
-
-	if (fd < 0) { warn("unable to open ", "info", id, ""); return 0; }
-	if (fstat(fd, &st) < 0) { close(fd); warn("unable to stat ", "info", id, ""); return 0; }
-	in_init(&in, fd, 0);
-	r = qrec_get(&in, sender, REC_MAX, &used);
-	close(fd);
-	if (r != 1 || !sender->len || sender->s[0] != 'F') {
-		warn("trouble reading ", "info", id, "");
-		return 0;
-	}
-	memmove(sender->s, sender->s + 1, sender->len);   /* drop 'F', keep the NUL */
-	sender->len--;
-	*birth = st.st_mtime;
-	return 1;
 }
 
 /* ---- qmail-clean: requests answered in order --------------------------- */
@@ -301,14 +245,14 @@ static void schedule(unsigned long id, unsigned char chans, time_t when);
 static void clean_reply(char ch)
 {
 	struct creq r;
-	if (!cl.n) { logs("warning: unexpected reply from qmail-clean\n"); return; }
+	if (!cl.n) { slog_puts("warning: unexpected reply from qmail-clean\n"); return; }
 	r = cl.q[cl.head];
 	cl.head = (cl.head + 1) % cl.cap;
 	cl.n--;
 	if (r.type == 't') cl.todo--;
 	if (ch != '+') {
 		/* t: todo/N stays, so the next todo scan redoes the message */
-		warn("qmail-clean unable to clean up ", r.type == 't' ? "todo" : "mess", r.id, "");
+		slog_warn("qmail-clean unable to clean up ", r.type == 't' ? "todo" : "mess", r.id, "");
 		return;
 	}
 	if (r.type == 't') schedule(r.id, r.chans, now);
@@ -355,17 +299,17 @@ static buf rec;
 static void status(void)
 {
 	int c;
-	logs("status:");
+	slog_puts("status:");
 	for (c = 0; c < NCHAN; c++) {
-		logs(c ? " remote " : " local ");
+		slog_puts(c ? " remote " : " local ");
 		/* remote: qmail-rspawn runs at most conc connections for the
 		 * recipients it holds (see window), so that is the most shown */
-		lognum(ch[c].used < conc[c] ? ch[c].used : conc[c]);
-		logs("/");
-		lognum(conc[c]);
+		slog_num(ch[c].used < conc[c] ? ch[c].used : conc[c]);
+		slog_puts("/");
+		slog_num(conc[c]);
 	}
-	if (flagexit) logs(" exitasap");
-	logs("\n");
+	if (flagexit) slog_puts(" exitasap");
+	slog_puts("\n");
 }
 
 static void schedule(unsigned long id, unsigned char chans, time_t when)
@@ -373,13 +317,13 @@ static void schedule(unsigned long id, unsigned char chans, time_t when)
 	int c;
 	for (c = 0; c < NCHAN; c++)
 		if (chans & (1 << c))
-			while (sched_add(&pq[c], id, when) < 0) { logs("alert: out of memory, sleeping...\n"); sleep(10); }
+			while (sched_add(&pq[c], id, when) < 0) { slog_puts("alert: out of memory, sleeping...\n"); sleep(10); }
 	if (!chans)
-		while (sched_add(&pqdone, id, when) < 0) { logs("alert: out of memory, sleeping...\n"); sleep(10); }
+		while (sched_add(&pqdone, id, when) < 0) { slog_puts("alert: out of memory, sleeping...\n"); sleep(10); }
 }
 static void later(sched *q, unsigned long id, time_t when)
 {
-	while (sched_add(q, id, when) < 0) { logs("alert: out of memory, sleeping...\n"); sleep(10); }
+	while (sched_add(q, id, when) < 0) { slog_puts("alert: out of memory, sleeping...\n"); sleep(10); }
 }
 
 static void unmark(int j);
@@ -425,9 +369,9 @@ static int tables(void)
 	fdmax = fd_limit_raise(want + FD_RESERVE);
 	if (fdmax < want + FD_RESERVE) {
 		if (!fdwarned++) {
-			logs("warning: the limit on open files (");
-			lognum(fdmax);
-			logs(") allows fewer messages in delivery at once than the concurrency asks for\n");
+			slog_puts("warning: the limit on open files (");
+			slog_num(fdmax);
+			slog_puts(") allows fewer messages in delivery at once than the concurrency asks for\n");
 		}
 		want = fdmax > FD_RESERVE + NCHAN ? fdmax - FD_RESERVE : NCHAN;
 	}
@@ -477,17 +421,17 @@ static void job_close(int j)
 		unmark(j);
 		if (unlink(qfn(chandir[c], jb->id)) < 0 && errno != ENOENT) {
 			close(jb->fd);
-			warn("unable to unlink ", chandir[c], jb->id, "; will try again later");
+			slog_warn("unable to unlink ", chandir[c], jb->id, "; will try again later");
 			later(&pq[c], jb->id, now + SLEEP_SYSFAIL);
 			return;
 		}
 		close(jb->fd);
 		if (stat(qfn(chandir[1 - c], jb->id), &st) == 0) return;   /* other channel busy */
-		if (errno != ENOENT) warn("unable to stat ", chandir[1 - c], jb->id, "");
+		if (errno != ENOENT) slog_warn("unable to stat ", chandir[1 - c], jb->id, "");
 		later(&pqdone, jb->id, now);
 		return;
 	}
-	if (jb->marked && fsync(jb->fd) < 0) warn("trouble fsyncing ", chandir[c], jb->id, "");
+	if (jb->marked && fsync(jb->fd) < 0) slog_warn("trouble fsyncing ", chandir[c], jb->id, "");
 	unmark(j);
 	close(jb->fd);
 	later(&pq[c], jb->id, jb->retry);
@@ -534,7 +478,7 @@ static void sync_marks(int force)
 	if (!unsynced || (!force && marks_due() > 0)) return;
 	for (j = 0; j < jobcap; j++)
 		if (jobs[j].refs && jobs[j].marked) {
-			if (fsync(jobs[j].fd) < 0) warn("trouble fsyncing ", chandir[jobs[j].chan], jobs[j].id, "");
+			if (fsync(jobs[j].fd) < 0) slog_warn("trouble fsyncing ", chandir[jobs[j].chan], jobs[j].id, "");
 			unmark(j);
 		}
 	unsynced = 0;
@@ -543,7 +487,7 @@ static void sync_marks(int force)
 static void mark(int j, off_t pos)
 {
 	if (pwrite(jobs[j].fd, "D", 1, pos) != 1) {
-		warn("trouble marking ", chandir[jobs[j].chan], jobs[j].id, "; message will be delivered twice!");
+		slog_warn("trouble marking ", chandir[jobs[j].chan], jobs[j].id, "; message will be delivered twice!");
 		return;
 	}
 	if (jobs[j].marked) return;
@@ -575,7 +519,7 @@ static int addbounce(unsigned long id, const char *recip, const char *text, size
 		r = 0;
 	close(fd);
 out:
-	if (r < 0) logs("alert: unable to append to bounce message; will try again later\n");
+	if (r < 0) slog_puts("alert: unable to append to bounce message; will try again later\n");
 	return r;
 }
 
@@ -592,7 +536,7 @@ static int del_start(int c, int j, off_t mpos, const char *recip)
 	if (!h->nfree) return -1;
 	i = h->freeslot[h->nfree - 1];
 	if (buf_copys(&h->d[i].recip, recip) < 0 || verp_sender(&s, jobs[j].sender.s, addressed(c, recip)) < 0) {
-		logs("alert: out of memory, sleeping...\n");
+		slog_puts("alert: out of memory, sleeping...\n");
 		sleep(10);
 		return -1;
 	}
@@ -604,16 +548,16 @@ static int del_start(int c, int j, off_t mpos, const char *recip)
 	jobs[j].refs++;
 	jobs[j].numtodo++;
 	h->used++;
-	logs("starting delivery "); lognum(h->d[i].delid);
-	logs(": msg "); lognum(jobs[j].id);
-	logs(c ? " to remote " : " to local ");
-	logsafe(recip, strlen(recip));
-	logs("\n");
+	slog_puts("starting delivery "); slog_num(h->d[i].delid);
+	slog_puts(": msg "); slog_num(jobs[j].id);
+	slog_puts(c ? " to remote " : " to local ");
+	slog_safe(recip, strlen(recip));
+	slog_puts("\n");
 	status();
 	if (!h->present) {
 		report(c, i, 'Z', norspawn, strlen(norspawn));
 	} else if (spawnreq_put(&h->out, i, jobs[j].id, s.s, recip) < 0) {
-		logs("alert: out of memory, sleeping...\n");
+		slog_puts("alert: out of memory, sleeping...\n");
 		report(c, i, 'Z', "qmail-send out of memory (#4.3.0)", 33);   /* 33 = its length */
 	}
 	return 0;
@@ -643,25 +587,25 @@ static void report(int c, unsigned long slot, char st, const char *text, size_t 
 		if (buf_puts(&t, toolong) < 0 || buf_putc(&t, '\n') < 0) t.len = 0;
 		st = 'D';
 	}
-	logs("delivery "); lognum(d->delid);
+	slog_puts("delivery "); slog_num(d->delid);
 	switch (st) {
 	case 'K':
-		logs(": success: "); logsafe(t.s, t.len); logs("\n");
+		slog_puts(": success: "); slog_safe(t.s, t.len); slog_puts("\n");
 		mark(d->job, d->mpos);
 		jb->numtodo--;
 		break;
 	case 'Z':
-		logs(": deferral: "); logsafe(t.s, t.len); logs("\n");
+		slog_puts(": deferral: "); slog_safe(t.s, t.len); slog_puts("\n");
 		break;
 	case 'D':
-		logs(": failure: "); logsafe(t.s, t.len); logs("\n");
+		slog_puts(": failure: "); slog_safe(t.s, t.len); slog_puts("\n");
 		if (addbounce(jb->id, addressed(c, d->recip.s), t.s, t.len) == 0) {
 			mark(d->job, d->mpos);
 			jb->numtodo--;
 		}
 		break;
 	default:
-		logs(": report mangled, will defer\n");
+		slog_puts(": report mangled, will defer\n");
 	}
 	d->used = 0;
 	h->used--;
@@ -672,7 +616,7 @@ static void report(int c, unsigned long slot, char st, const char *text, size_t 
 
 static void spawndied(int c)
 {
-	logs("alert: oh no! lost spawn connection! dying...\n");
+	slog_puts("alert: oh no! lost spawn connection! dying...\n");
 	ch[c].alive = 0;
 	flagexit = 1;
 }
@@ -682,7 +626,7 @@ static void onreport(void *ctx, unsigned long slot, char st, const char *text, s
 {
 	int c = *(int *)ctx;
 	if (slot >= ch[c].cap || !ch[c].d[slot].used)
-		logs("warning: internal error: delivery report out of range\n");
+		slog_puts("warning: internal error: delivery report out of range\n");
 	else
 		report(c, slot, st, text, n);
 }
@@ -716,7 +660,7 @@ static void pass_chan(int c)
 			fd = open(qfn(chandir[c], e.id), O_RDWR | O_CLOEXEC);
 			if (fd < 0) {
 				if (errno == ENOENT) { later(&pqdone, e.id, now); continue; }
-				warn("trouble opening ", chandir[c], e.id, "; will try again later");
+				slog_warn("trouble opening ", chandir[c], e.id, "; will try again later");
 				later(&pq[c], e.id, now + SLEEP_SYSFAIL);
 				continue;
 			}
@@ -727,17 +671,17 @@ static void pass_chan(int c)
 			if (lock_exnb(fd) < 0) {
 				int busy = errno == EWOULDBLOCK;
 				close(fd);
-				if (!busy) warn("trouble locking ", chandir[c], e.id, "; will try again later");
+				if (!busy) slog_warn("trouble locking ", chandir[c], e.id, "; will try again later");
 				later(&pq[c], e.id, now + (busy ? QCTL_BUSY_RETRY : SLEEP_SYSFAIL));
 				continue;
 			}
 			if ((r = qctl_held(e.id)) != 0) {
 				close(fd);
-				if (r < 0) warn("unable to stat ", QCTL_HOLDDIR, e.id, "; will try again later");
+				if (r < 0) slog_warn("unable to stat ", QCTL_HOLDDIR, e.id, "; will try again later");
 				later(&pq[c], e.id, now + (r > 0 ? QCTL_HOLD_RECHECK : SLEEP_SYSFAIL));
 				continue;
 			}
-			if (!getinfo(e.id, &sender, &birth)) {
+			if (!sendbounce_info(e.id, &sender, &birth)) {
 				close(fd);
 				later(&pq[c], e.id, now + SLEEP_SYSFAIL);
 				continue;
@@ -778,8 +722,8 @@ static void pass_chan(int c)
 			;
 		} else {
 			if (r == 0) jobs[j].hiteof = 1;
-			else if (r == 1) warn("unknown record type in ", chandir[c], jobs[j].id, "!");
-			else warn("trouble reading ", chandir[c], jobs[j].id, "; will try again later");
+			else if (r == 1) slog_warn("unknown record type in ", chandir[c], jobs[j].id, "!");
+			else slog_warn("trouble reading ", chandir[c], jobs[j].id, "; will try again later");
 			h->pass.id = 0;
 			job_close(j);
 			continue;
@@ -790,132 +734,6 @@ static void pass_chan(int c)
 }
 
 /* ---- bounces and finished messages ------------------------------------- */
-
-/* Queue one bounce of message id: to `to`, showing the original with the
- * return path rp, from the blocks of bounce/N (fdb) at off, len (len 0:
- * all of them). 1 queued (logged), 0 not (logged; try again later). */
-static int queuebounce(unsigned long id, int fdb, const char *to, const char *rp, time_t birth,
-                       unsigned long long off, unsigned long long len)
-{
-	static buf why;
-	bounce_msg m;
-	unsigned long qp;
-	char bnd[BOUNCE_BOUNDARY_MAX];
-	sigset_t none, old;
-	int fdm, k;
-
-	fdm = open(qfn("mess", id), O_RDONLY | O_CLOEXEC);
-	if (fdm < 0) { warn("unable to open ", "mess", id, ""); return 0; }
-	memset(&m, 0, sizeof m);
-	m.host = bouncehost.s;
-	m.fromuser = bouncefrom.s;
-	m.sender = rp;
-	m.dbl = !*rp;
-	m.to = to;
-	m.now = now;
-	m.arrival = birth;
-	m.id = id;
-	m.blkoff = off;
-	m.blklen = len;
-	bounce_boundary(bnd, id);
-	m.boundary = bnd;
-	/* qmail-queue must not inherit our blocked signals (its own
-	 * alarm would never fire); let them in while it runs. */
-	why.len = 0;
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, &old);
-	k = bounce_queue(&m, fdb, fdm, &qp, &why);
-	sigprocmask(SIG_SETMASK, &old, 0);
-	close(fdm);
-	if (k) {
-		logs("warning: trouble injecting bounce message, will try later: ");
-		logsafe(why.s, why.len);
-		logs("\n");
-		return 0;
-	}
-	logs("bounce msg "); lognum(id); logs(" qp "); lognum(qp); logs("\n");
-	return 1;
-}
-
-/* The bounces of a VERP message: one per failed recipient, each to the
- * return path that recipient's delivery had (src/mail/verp.h), so its
- * owner learns who failed from the address alone. Each block of bounce/N
- * is marked sent once its bounce is queued, and at most VERP_BATCH go per
- * call, so a list with thousands of failures neither holds up the
- * deliveries nor, after a crash or a failed qmail-queue, sends the
- * bounces already queued again. 1 all sent, 2 more to do, 0 try again
- * later (logged). */
-static struct { unsigned long id; unsigned long long pos; } verpat;   /* where to go on */
-
-static int verpbounces(unsigned long id, int fdb, const char *sender, time_t birth)
-{
-	static buf to;
-	static bounce_blk blk;
-	io_in in;
-	unsigned long long pos = verpat.id == id ? verpat.pos : 0;
-	int k, sent = 0;
-
-	if (lseek(fdb, (off_t)pos, SEEK_SET) < 0) { warn("trouble reading ", "bounce", id, ""); return 0; }
-	in_init(&in, fdb, 0);
-	while ((k = bounce_nextblk(&in, &pos, &blk)) == 1) {
-		off_t at;
-		if (blk.sent) continue;
-		if (sent == VERP_BATCH) { verpat.id = id; verpat.pos = blk.off; return 2; }
-		/* a block without a domain (it cannot come from us) goes to the owner */
-		if (verp_sender(&to, sender, blk.addr.s) < 0 || (str_eq(to.s, sender) && verp_owner(&to, sender) < 0)) {
-			logs("alert: out of memory, sleeping...\n");
-			return 0;
-		}
-		at = lseek(fdb, 0, SEEK_CUR);   /* the reader's place, past its buffer */
-		if (at < 0) break;
-		if (!queuebounce(id, fdb, to.s, to.s, birth, blk.off, blk.len)) return 0;
-		if (bounce_marksent(fdb, blk.off) < 0) warn("trouble marking ", "bounce", id, "; a bounce may go twice");
-		if (lseek(fdb, at, SEEK_SET) < 0) break;
-		sent++;
-	}
-	verpat.id = 0;
-	if (k != 0) { warn("trouble reading ", "bounce", id, ""); return 0; }
-	return 1;
-}
-
-/* Queue the bounce(s) for message id if it has any: 1 done (or nothing
- * to do), 2 more to do at once, 0 try again later (logged). */
-static int injectbounce(unsigned long id)
-{
-	static buf sender, to;
-	time_t birth;
-	int fdb, r = 0, k = 0;
-
-	fdb = open(qfn2("bounce", id), O_RDWR | O_CLOEXEC);   /* RDWR: VERP's sent marks */
-	if (fdb < 0) {
-		if (errno == ENOENT) return 1;
-		warn("unable to open ", "bounce", id, "");
-		return 0;
-	}
-	if (!getinfo(id, &sender, &birth)) goto out;
-	/* "#@[]" is the sender qmail gives double bounces */
-	if (str_eq(sender.s, "#@[]") || (!sender.len && (k = bounce_only_to(fdb, dbto.s)) != 0)) {
-		if (k < 0) { warn("trouble reading ", "bounce", id, ""); goto out; }
-		logs("triple bounce: discarding "); logfn("bounce", id); logs("\n");
-	} else if (verp_is(sender.s)) {
-		r = verpbounces(id, fdb, sender.s, birth);
-		if (r != 1) goto out;
-		r = 0;
-	} else {
-		/* a bounce of a bounce goes to doublebounceto; owner-@host-@[]
-		 * that is not VERP proper loses its "-@[]" (qmail's rule) */
-		if (sender.len ? verp_owner(&to, sender.s) < 0 : buf_copys(&to, dbto.s) < 0) {
-			logs("alert: out of memory, sleeping...\n");
-			goto out;
-		}
-		if (!queuebounce(id, fdb, to.s, sender.len ? to.s : "", birth, 0, 0)) goto out;
-	}
-	if (unlink(qfn2("bounce", id)) < 0) { warn("unable to unlink ", "bounce", id, ""); goto out; }
-	r = 1;
-out:
-	close(fdb);
-	return r;
-}
 
 /* Message id may be done: every channel file gone. Bounce, remove info,
  * then (after the info directories are fsynced) ask qmail-clean. */
@@ -931,7 +749,7 @@ static void done_do(void)
 		sched_delmin(&pqdone);
 		for (c = 0; c < NCHAN; c++) {
 			if (stat(qfn(chandir[c], e.id), &st) == 0) busy = 1;
-			else if (errno != ENOENT) { warn("unable to stat ", chandir[c], e.id, "; will try again later"); busy = 2; }
+			else if (errno != ENOENT) { slog_warn("unable to stat ", chandir[c], e.id, "; will try again later"); busy = 2; }
 		}
 		if (stat(qfn("todo", e.id), &st) == 0) busy = 1;
 		if (busy == 2) { later(&pqdone, e.id, now + SLEEP_SYSFAIL); continue; }
@@ -940,16 +758,16 @@ static void done_do(void)
 			if (errno != ENOENT) later(&pqdone, e.id, now + SLEEP_SYSFAIL);
 			continue;
 		}
-		k = injectbounce(e.id);
+		k = sendbounce_inject(e.id, &bcfg, now);
 		if (k == 2) { later(&pqdone, e.id, now); break; }   /* more bounces: after the reports */
 		if (!k) { later(&pqdone, e.id, now + SLEEP_SYSFAIL); continue; }
-		logs("end msg "); lognum(e.id); logs("\n");
+		slog_puts("end msg "); slog_num(e.id); slog_puts("\n");
 		/* A hold file left behind would hold the next message that
 		 * gets this number; one a crash keeps is removed at start. */
 		if (unlink(qfn2(QCTL_HOLDDIR, e.id)) < 0 && errno != ENOENT)
-			warn("unable to unlink ", QCTL_HOLDDIR, e.id, "");
+			slog_warn("unable to unlink ", QCTL_HOLDDIR, e.id, "");
 		if (unlink(qfn("info", e.id)) < 0) {
-			warn("unable to unlink ", "info", e.id, "; will try again later");
+			slog_warn("unable to unlink ", "info", e.id, "; will try again later");
 			later(&pqdone, e.id, now + SLEEP_SYSFAIL);
 			continue;
 		}
@@ -983,16 +801,16 @@ static int todo_one(unsigned long id)
 	int r = preproc_todo(&pp, id, &rt);
 	if (r == 0) return 0;
 	if (r < 0) {
-		logs("warning: "); logs(pp.what); logs(pp.file.s); logs("\n");
+		slog_puts("warning: "); slog_puts(pp.what); slog_puts(pp.file.s); slog_puts("\n");
 		return 0;
 	}
-	logs("new msg "); lognum(id); logs("\n");
-	logs("info msg "); lognum(id);
-	logs(": bytes "); lognum(pp.bytes);
-	logs(" from <"); logsafe(pp.sender.s, pp.sender.len);
-	logs("> qp "); lognum(pp.pid);
-	logs(" uid "); lognum(pp.uid);
-	logs("\n");
+	slog_puts("new msg "); slog_num(id); slog_puts("\n");
+	slog_puts("info msg "); slog_num(id);
+	slog_puts(": bytes "); slog_num(pp.bytes);
+	slog_puts(" from <"); slog_safe(pp.sender.s, pp.sender.len);
+	slog_puts("> qp "); slog_num(pp.pid);
+	slog_puts(" uid "); slog_num(pp.uid);
+	slog_puts("\n");
 	dirty[0][id % QUEUE_SPLIT] = 1;
 	if (pp.chans & 1) dirty[1][id % QUEUE_SPLIT] = 1;
 	if (pp.chans & 2) dirty[2][id % QUEUE_SPLIT] = 1;
@@ -1033,7 +851,7 @@ static void todo_do(void)
 		todowanted = 0;
 		tododir = opendir("todo");
 		if (!tododir) {
-			logs("alert: unable to opendir todo, will try again in ten seconds\n");
+			slog_puts("alert: unable to opendir todo, will try again in ten seconds\n");
 			nexttodo = now + 10;
 			return;
 		}
@@ -1059,7 +877,7 @@ static void todo_do(void)
 	 * todo/N goes: otherwise a crash could lose the message. */
 	if (syncdirs() < 0) { nexttodo = now + 10; return; }   /* todo/N stay: done again */
 	for (i = 0; i < n; i++)
-		if (clean_req('t', ids[i], fl[i]) < 0) logs("alert: out of memory\n");
+		if (clean_req('t', ids[i], fl[i]) < 0) slog_puts("alert: out of memory\n");
 }
 
 /* ---- start: resume the queue, clear what a crash left ------------------ */
@@ -1075,7 +893,7 @@ static void pqadd(unsigned long id)
 			later(&pq[c], id, st.st_mtime);
 			chans = 1;
 		} else if (errno != ENOENT) {
-			warn("unable to stat ", chandir[c], id, "; will try again later");
+			slog_warn("unable to stat ", chandir[c], id, "; will try again later");
 			later(&pqfail, id, now + SLEEP_SYSFAIL);
 			return;
 		}
@@ -1094,8 +912,8 @@ static void eachfile(const char *dir, int split, void (*f)(unsigned long))
 		if (buf_copys(&d, dir) < 0 || (split && (buf_putc(&d, '/') < 0 || buf_putnum(&d, (unsigned long long)s) < 0)))
 			err_nomem();
 		while (!(dd = opendir(d.s))) {
-			logs("alert: unable to opendir "); logs(d.s); logs(", sleeping...\n");
-			out_flush(&logo);
+			slog_puts("alert: unable to opendir "); slog_puts(d.s); slog_puts(", sleeping...\n");
+			slog_flush();
 			sleep(10);
 		}
 		while ((de = readdir(dd))) {
@@ -1116,7 +934,7 @@ static void orphan_chan(unsigned long id, int c)
 {
 	struct stat st;
 	if (stat(qfn("info", id), &st) == 0 || errno != ENOENT) return;
-	if (unlink(qfn(chandir[c], id)) < 0) warn("unable to unlink ", chandir[c], id, "");
+	if (unlink(qfn(chandir[c], id)) < 0) slog_warn("unable to unlink ", chandir[c], id, "");
 }
 static void orphan_local(unsigned long id) { orphan_chan(id, 0); }
 static void orphan_remote(unsigned long id) { orphan_chan(id, 1); }
@@ -1127,7 +945,7 @@ static void orphan_bounce(unsigned long id)
 {
 	struct stat st;
 	if (stat(qfn("info", id), &st) == 0 || errno != ENOENT) return;
-	if (unlink(qfn2("bounce", id)) < 0) warn("unable to unlink ", "bounce", id, "");
+	if (unlink(qfn2("bounce", id)) < 0) slog_warn("unable to unlink ", "bounce", id, "");
 }
 
 /* hold/N without info/N: the message ended (or a crash lost the removal
@@ -1139,7 +957,7 @@ static void orphan_hold(void)
 	DIR *d = opendir(QCTL_HOLDDIR);
 	struct dirent *de;
 	if (!d) {
-		if (errno != ENOENT) logs("warning: unable to opendir " QCTL_HOLDDIR "\n");
+		if (errno != ENOENT) slog_puts("warning: unable to opendir " QCTL_HOLDDIR "\n");
 		return;
 	}
 	while ((de = readdir(d))) {
@@ -1148,7 +966,7 @@ static void orphan_hold(void)
 		size_t len = strlen(de->d_name);
 		if (scan_ulong(de->d_name, len, &id) != len || !id) continue;
 		if (stat(qfn("info", id), &st) == 0 || errno != ENOENT) continue;
-		if (unlink(qfn2(QCTL_HOLDDIR, id)) < 0) warn("unable to unlink ", QCTL_HOLDDIR, id, "");
+		if (unlink(qfn2(QCTL_HOLDDIR, id)) < 0) slog_warn("unable to unlink ", QCTL_HOLDDIR, id, "");
 	}
 	closedir(d);
 }
@@ -1214,7 +1032,7 @@ static void pqfinish(void)
 			sched_delmin(&pq[c]);
 			ut.actime = ut.modtime = e.when;
 			if (utime(qfn(chandir[c], e.id), &ut) < 0 && errno != ENOENT)
-				warn("unable to utime ", chandir[c], e.id, "; message will be retried too soon");
+				slog_warn("unable to utime ", chandir[c], e.id, "; message will be retried too soon");
 		}
 }
 
@@ -1231,13 +1049,13 @@ static void reread(void)
 	route nr = ROUTE_INIT;
 	const char *what;
 	if (route_load(&nr, &what) < 0) {
-		logs("alert: unable to reread controls: "); logs(what); logs("\n");
+		slog_puts("alert: unable to reread controls: "); slog_puts(what); slog_puts("\n");
 		return;
 	}
 	route_free(&rt);
 	rt = nr;
-	if (readconc(&what) < 0) { logs("alert: unable to reread "); logs(what); logs("\n"); }
-	if (tables() < 0) logs("alert: out of memory: concurrency not raised\n");
+	if (readconc(&what) < 0) { slog_puts("alert: unable to reread "); slog_puts(what); slog_puts("\n"); }
+	if (tables() < 0) slog_puts("alert: out of memory: concurrency not raised\n");
 }
 
 /* Write what is pending on a non-blocking descriptor. -1: peer gone. */
@@ -1279,10 +1097,10 @@ int main(void)
 	sigset_t blocked, none;
 
 	err_prog = "qmail-send";
-	out_init(&logo, 0, 0);
+	slog_init(0);
 	for (fd = 0; fd <= 6; fd++) if (fd != 3 && fd != 4 && !fdopen_(fd)) {
-		logs("alert: cannot start: descriptors 0 to 6 must be open (run me from qmail-start)\n");
-		out_flush(&logo);
+		slog_puts("alert: cannot start: descriptors 0 to 6 must be open (run me from qmail-start)\n");
+		slog_flush();
 		_exit(111);
 	}
 	ch[0].fdout = 1; ch[0].fdin = 2;
@@ -1303,23 +1121,23 @@ int main(void)
 		ch[c].alive = ch[c].present;
 	}
 	if (chdir(nq_home()) < 0) {
-		logs("alert: cannot start: unable to switch to home directory\n");
-		out_flush(&logo);
+		slog_puts("alert: cannot start: unable to switch to home directory\n");
+		slog_flush();
 		_exit(111);
 	}
 	if (getcontrols(&what) < 0) {
-		logs("alert: cannot start: unable to read controls: "); logs(what); logs("\n");
-		out_flush(&logo);
+		slog_puts("alert: cannot start: unable to read controls: "); slog_puts(what); slog_puts("\n");
+		slog_flush();
 		_exit(111);
 	}
 	if (tables() < 0) {
-		logs("alert: cannot start: out of memory for the delivery tables\n");
-		out_flush(&logo);
+		slog_puts("alert: cannot start: out of memory for the delivery tables\n");
+		slog_flush();
 		_exit(111);
 	}
 	if (chdir("queue") < 0) {
-		logs("alert: cannot start: unable to switch to queue directory\n");
-		out_flush(&logo);
+		slog_puts("alert: cannot start: unable to switch to queue directory\n");
+		slog_flush();
 		_exit(111);
 	}
 	sig_ignore(SIGPIPE);
@@ -1336,20 +1154,20 @@ int main(void)
 	umask(077);
 
 	mutex = open("lock/sendmutex", O_WRONLY | O_CLOEXEC);   /* held until we exit */
-	if (mutex < 0) { logs("alert: cannot start: unable to open mutex\n"); out_flush(&logo); _exit(111); }
-	if (lock_exnb(mutex) < 0) { logs("alert: cannot start: qmail-send is already running\n"); out_flush(&logo); _exit(111); }
+	if (mutex < 0) { slog_puts("alert: cannot start: unable to open mutex\n"); slog_flush(); _exit(111); }
+	if (lock_exnb(mutex) < 0) { slog_puts("alert: cannot start: qmail-send is already running\n"); slog_flush(); _exit(111); }
 
-	if (!ch[0].present) { logs("alert: cannot start: no qmail-lspawn on descriptors 1 and 2\n"); out_flush(&logo); _exit(111); }
+	if (!ch[0].present) { slog_puts("alert: cannot start: no qmail-lspawn on descriptors 1 and 2\n"); slog_flush(); _exit(111); }
 	for (c = 0; c < NCHAN; c++) if (ch[c].present) fd_nonblock(ch[c].fdout, 1);
 	cl.alive = 1;
 	fd_nonblock(5, 1);
 	for (fd = 0; fd <= 6; fd++) fd_cloexec(fd);   /* none of it is qmail-queue's business */
 	trig = open("lock/trigger", O_RDWR | O_NONBLOCK | O_CLOEXEC);
-	if (trig < 0) logs("warning: unable to open lock/trigger; new mail is seen only every 25 minutes\n");
+	if (trig < 0) slog_puts("warning: unable to open lock/trigger; new mail is seen only every 25 minutes\n");
 	/* Holding it open tells qmail-qctl that we speak qctl.h: without it
 	 * qmail-qctl refuses to change the queue while we run. */
 	ctl = open(QCTL_FIFO, O_RDWR | O_NONBLOCK | O_CLOEXEC);
-	if (ctl < 0) logs("warning: unable to open " QCTL_FIFO "; qmail-qctl can change the queue only while qmail-send is stopped\n");
+	if (ctl < 0) slog_puts("warning: unable to open " QCTL_FIFO "; qmail-qctl can change the queue only while qmail-send is stopped\n");
 
 	eachfile("info", 1, pqadd);
 	eachfile("local", 1, orphan_local);
@@ -1382,11 +1200,11 @@ int main(void)
 		for (c = 0; c < NCHAN; c++)
 			if (ch[c].alive && flushout(ch[c].fdout, &ch[c].out, &ch[c].outpos) < 0) spawndied(c);
 		if (cl.alive && flushout(5, &cl.out, &cl.outpos) < 0) {
-			logs("alert: oh no! lost qmail-clean connection! dying...\n");
+			slog_puts("alert: oh no! lost qmail-clean connection! dying...\n");
 			cl.alive = 0;
 			flagexit = 1;
 		}
-		out_flush(&logo);
+		slog_flush();
 
 		/* when is there something to do without any descriptor waking us */
 		wake = now + SLEEP_FOREVER;
@@ -1426,7 +1244,7 @@ int main(void)
 			}
 		}
 		if (ppoll(p, (nfds_t)np, &ts, &none) < 0) {
-			if (errno != EINTR) { logs("warning: trouble in select\n"); sleep(1); }
+			if (errno != EINTR) { slog_puts("warning: trouble in select\n"); sleep(1); }
 			continue;
 		}
 		now = time(0);
@@ -1439,7 +1257,7 @@ int main(void)
 				char b[256];
 				ssize_t r = read(6, b, sizeof b), i;
 				if (r <= 0 && !(r < 0 && (errno == EINTR || errno == EAGAIN))) {
-					logs("alert: oh no! lost qmail-clean connection! dying...\n");
+					slog_puts("alert: oh no! lost qmail-clean connection! dying...\n");
 					cl.alive = 0;
 					flagexit = 1;
 				}
@@ -1473,7 +1291,7 @@ int main(void)
 	sync_marks(1);
 	if (cl.alive) { fd_nonblock(5, 0); flushout(5, &cl.out, &cl.outpos); }
 	pqfinish();
-	logs("status: exiting\n");
-	out_flush(&logo);
+	slog_puts("status: exiting\n");
+	slog_flush();
 	_exit(0);
 }

@@ -72,7 +72,7 @@
 #define SLOT_MAX 65536       /* highest slot number + 1 accepted from qmail-send */
 #define OUT_MAX (1 << 20)    /* bytes of qmail-remote output kept */
 #define BURST_MAX (1 << 20)  /* bytes read before starting deliveries */
-#define IDLE_MAX 5           /* seconds an idle connection is kept */
+#define IDLE_MAX 2           /* seconds an idle connection is kept (as Postfix's cache) */
 
 static const char *remoteprog;    /* QMAILREMOTE */
 static int reuse = 1;             /* kept connections (control/reuseconnections) */

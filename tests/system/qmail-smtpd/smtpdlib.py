@@ -340,17 +340,23 @@ class Sink:
         self.th.start()
 
     def _loop(self):
+        import threading
         while not self.stop_:
             try:
                 c, _ = self.sock.accept()
             except OSError:
                 return
-            try:
-                self._serve(c)
-            except OSError:
-                pass
-            finally:
-                c.close()
+            # a thread per session, as a real server: a client may keep
+            # its session open for a next message (qmail-rspawn does)
+            threading.Thread(target=self._one, args=(c,), daemon=True).start()
+
+    def _one(self, c):
+        try:
+            self._serve(c)
+        except OSError:
+            pass
+        finally:
+            c.close()
 
     def _serve(self, c):
         f = c.makefile("rb")

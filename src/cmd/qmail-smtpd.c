@@ -4,9 +4,9 @@
  * descriptors 0 and 1 and logging on 2. It speaks RFC 5321 with the
  * ESMTP extensions PIPELINING, 8BITMIME, SIZE, ENHANCEDSTATUSCODES,
  * SMTPUTF8, STARTTLS and AUTH PLAIN/LOGIN, and hands each message to
- * qmail-queue (or $QMAILQUEUE) while it arrives, so memory does not grow
- * with the message. A message is accepted (250) only once qmail-queue has
- * said it is safely queued.
+ * qmail-queue (or $QMAILQUEUE) once it is whole and checked; memory does
+ * not grow with the message. A message is accepted (250) only once
+ * qmail-queue has said it is safely queued.
  *
  * Arguments, when given, are a checkpassword command line for AUTH:
  *     qmail-smtpd DIR/bin/checkpassword /bin/true
@@ -19,8 +19,16 @@
  * What is refused, and how, is in doc/qmail-smtpd.8; the readers for
  * commands, addresses and DATA are src/mail/smtpin.c, the Received line
  * src/mail/received.c, the recipient check src/mail/rcptcheck.c, the SPF
- * check src/mail/spf.c and the Authentication-Results field (ours added,
- * forged ones removed) src/mail/authres.c. */
+ * check src/mail/spf.c, DKIM verification src/mail/dkimverify.c, DMARC
+ * src/mail/dmarc.c, the Authentication-Results field (ours added, forged
+ * ones removed) src/mail/authres.c.
+ *
+ * DATA is spooled (src/mail/spool.h: memory, then an unlinked file)
+ * before anything goes to qmail-queue, because the results of checking
+ * the whole message go in a header field in front of it, and a DMARC
+ * reject must leave nothing queued. The spool, with its header block, is
+ * where a content filter (a milter) can look at the message and change
+ * its header: see "hook" in data(). */
 #include "lib/base64.h"
 #include "lib/err.h"
 #include "lib/lockslot.h"
@@ -32,6 +40,8 @@
 #include "mail/addrlist.h"
 #include "mail/authres.h"
 #include "mail/checkpw.h"
+#include "mail/dkimverify.h"
+#include "mail/dmarc.h"
 #include "mail/control.h"
 #include "mail/instance.h"
 #include "mail/qqclient.h"
@@ -42,6 +52,7 @@
 #include "mail/senders.h"
 #include "mail/smtpin.h"
 #include "mail/spf.h"
+#include "mail/spool.h"
 #include "mail/users.h"
 #include <arpa/inet.h>
 #include <errno.h>
@@ -72,6 +83,8 @@ static struct {
 	buf loginsenders, authrates;
 	buf authservid;            /* control/authservid, else control/me */
 	int spfpolicy;             /* control/spfpolicy: SPF_POLICY_* */
+	int dkimverify;            /* control/dkimverify: DKIM and DMARC checks on */
+	int dmarcpolicy;           /* control/dmarcpolicy: enum dmarc_enforce */
 	unsigned long databytes, timeout, maxrcpt, greetdelay, maxperip;
 	int rcptcheck, submission, smtps, tlsok, plainloopback;
 	char **checkpw;            /* argv for AUTH, or 0 */
@@ -98,6 +111,9 @@ static struct {
 	buf login;
 	rcptclient rc;
 	struct authres ar;         /* results for this message's header */
+	int spfpass;               /* SPF said pass for spfdomain */
+	buf spfdomain;             /* the domain SPF checked, for DMARC */
+	spool spool;               /* the message between DATA and qmail-queue */
 } ss;
 
 /* ---- replies ------------------------------------------------------------- */
@@ -199,6 +215,12 @@ static void config(int argc, char **argv)
 	if (control_readline(&cf.localiphost, "localiphost", cf.me.s) < 0) diecontrol("localiphost");
 	if (control_readline(&cf.authservid, "authservid", cf.me.s) < 0) diecontrol("authservid");
 	if ((cf.spfpolicy = spf_policy()) < 0) diecontrol("spfpolicy");
+	if ((cf.dmarcpolicy = dmarc_policy()) < 0) diecontrol("dmarcpolicy");
+	{
+		unsigned long dv;
+		setting(&dv, 0, "dkimverify", 1);
+		cf.dkimverify = dv != 0;
+	}
 	setting(&cf.databytes, "DATABYTES", "databytes", 0);
 	setting(&cf.timeout, 0, "timeoutsmtpd", 1200);
 	setting(&cf.maxrcpt, 0, "maxrcpt", MAXRCPT_DEFAULT);
@@ -225,6 +247,7 @@ static void config(int argc, char **argv)
 	cf.haveids = nq_ids_read(&cf.ids) == 0;
 	nq_path(&cf.statedir, "state/smtpd");
 	cf.tlsok = access(cf.certfile.s, R_OK) == 0;
+	spool_init(&ss.spool, cf.statedir.s);
 
 	cf.remoteip = env("TCPREMOTEIP") ? env("TCPREMOTEIP") : "unknown";
 	cf.remotehost = env("TCPREMOTEHOST");
@@ -349,6 +372,9 @@ static void reset(void)
 	ss.rcpts.len = 0;
 	ss.nrcpt = 0;
 	authres_clear(&ss.ar);
+	ss.spfpass = 0;
+	ss.spfdomain.len = 0;
+	spool_reset(&ss.spool);
 }
 
 static int loopback(void)
@@ -462,6 +488,9 @@ static int spf(const char *from)
 	} else if (authres_add(&ss.ar, "spf", spf_name(c.result), 0,
 	                       c.helo ? "smtp.helo" : "smtp.mailfrom", c.helo ? ss.heloname.s : from) < 0)
 		nomem();
+	/* kept for DMARC's SPF alignment */
+	ss.spfpass = c.result == SPFR_PASS;
+	if (buf_copys(&ss.spfdomain, c.domain.s ? c.domain.s : "") < 0) nomem();
 	buf_free(&c.domain);
 	return r;
 }
@@ -673,17 +702,58 @@ out:
 
 /* ---- DATA -------------------------------------------------------------------- */
 
+/* The checks made on the whole message (DKIM, then DMARC), their results
+ * added to the Authentication-Results field. 1 go on, 0 refused by the
+ * DMARC policy (replied); *quarantine set when the field that marks the
+ * message is wanted. */
+static int checkmessage(dkimv *dv, int *quarantine)
+{
+	struct dmarc_in in;
+	struct dmarc_out o;
+	const char *hp;
+
+	*quarantine = 0;
+	dkimv_end(dv);
+	if (dkimv_authres(dv, &ss.ar) < 0) nomem();
+	memset(&in, 0, sizeof in);
+	in.hdrlen = (size_t)spool_header(&ss.spool, &hp);
+	in.hdr = hp;
+	in.ip = cf.remoteip;
+	in.spfdomain = ss.spfdomain.s;
+	in.spfpass = ss.spfpass;
+	in.dkim = dv;
+	in.enforce = cf.dmarcpolicy;
+	if (dmarc_check(&in, &o) < 0 || dmarc_authres(&o, &ss.ar) < 0) nomem();
+	if (o.action == DMARC_DO_REJECT) {
+		logmsg("DMARC reject for ", o.from, 0);
+		out("550 5.7.1 message refused: the DMARC policy of ");
+		out(o.from);
+		error(" says to reject mail that fails its checks");
+		return 0;
+	}
+	*quarantine = o.action == DMARC_DO_QUARANTINE;
+	return 1;
+}
+
+static int toqueue(void *q, const char *p, size_t n)
+{
+	qq_put(q, p, n);
+	return 0;
+}
+
 static void data(size_t n)
 {
 	struct smtp_data d;
 	struct received rv;
 	struct authres_filter af;
+	dkimv dv;
 	buf chunk = BUF_INIT, clean = BUF_INIT, why = BUF_INIT;
 	char num[24];
 	const char *r;
 	pid_t qp;
 	qq q;
-	int code;
+	int code, spoolerr = 0, quarantine = 0;
+	const int check = cf.dkimverify && !cf.relayclient && !ss.authed;
 
 	if (!ss.mail) { error("503 5.5.1 MAIL first"); return; }
 	if (!ss.nrcpt) { error("503 5.5.1 RCPT first"); return; }
@@ -716,10 +786,12 @@ static void data(size_t n)
 		rv.tlsbits = tls_bits(ss.tls);
 	}
 	rv.when = time(0);
-	/* Our Received line, then our results below it, as each hop does. */
-	if (received_line(&chunk, &rv) < 0 || authres_header(&chunk, cf.authservid.s, &ss.ar) < 0) nomem();
-	qq_put(&q, chunk.s, chunk.len);
 
+	/* The message as the client sent it goes to the DKIM verifier; less
+	 * the Authentication-Results fields in our name, to the spool. */
+	memset(&dv, 0, sizeof dv);
+	if (check) (void)dkimv_start(&dv);
+	spool_reset(&ss.spool);
 	smtp_data_init(&d, cf.databytes);
 	authres_filter_init(&af, cf.authservid.s);
 	while (d.st != SD_END) {
@@ -737,10 +809,11 @@ static void data(size_t n)
 		used = smtp_data_feed(&d, io.in + io.pos, stream_buffered(&io), &chunk);
 		if (used < 0) nomem();
 		io.pos += (size_t)used;
+		if (check && dkimv_feed(&dv, chunk.s, chunk.len) < 0) nomem();
 		clean.len = 0;
 		if (authres_filter_feed(&af, chunk.s, chunk.len, &clean) < 0 ||
 		    (d.st == SD_END && authres_filter_end(&af, &clean) < 0)) nomem();
-		if (clean.len) qq_put(&q, clean.s, clean.len);
+		if (clean.len && !spoolerr && spool_put(&ss.spool, clean.s, clean.len) < 0) spoolerr = errno ? errno : EIO;
 	}
 	buf_free(&chunk);
 	buf_free(&clean);
@@ -753,13 +826,34 @@ static void data(size_t n)
 	} else if (d.bad & SD_NUL) r = "554 5.6.0 message refused: it contains NUL bytes";
 	else if (d.bad & SD_TOOBIG) r = "552 5.3.4 sorry, that message size exceeds my databytes limit";
 	else if (d.bad & SD_HOPS) r = "554 5.4.6 too many hops, this message is looping";
+	if (!r && spoolerr) {
+		errno = spoolerr;
+		err_warnerr("unable to spool the message in ", cf.statedir.s, (char *)0);
+		r = "451 4.3.0 unable to store the message for now; try again later";
+	}
+	if (!r && check && !checkmessage(&dv, &quarantine)) r = "";
+	dkimv_free(&dv);
 	if (r) {
 		q.failed = 1;
 		qq_close(&q, &why);
 		reset();
-		error(r);
+		if (*r) error(r);
 		buf_free(&why);
 		return;
+	}
+
+	/* Hook: here the whole message is in ss.spool (spool_read,
+	 * spool_each, spool_header) and every result is in ss.ar; a content
+	 * filter may refuse it, or add fields in front of it, before our
+	 * Received line, our results and the message go to qmail-queue. */
+	chunk.len = 0;
+	if (received_line(&chunk, &rv) < 0 || authres_header(&chunk, cf.authservid.s, &ss.ar) < 0 ||
+	    (quarantine && buf_puts(&chunk, DMARC_QFIELD) < 0)) nomem();
+	qq_put(&q, chunk.s, chunk.len);
+	buf_free(&chunk);
+	if (spool_each(&ss.spool, toqueue, &q) != 0) {
+		err_warnerr("unable to read the spooled message", (char *)0);
+		q.failed = 1;
 	}
 	qq_from(&q, ss.from.s);
 	{

@@ -55,8 +55,8 @@ static int putvalue(buf *b, const char *v)
 	return buf_putc(b, '"');
 }
 
-int authres_add(struct authres *a, const char *method, const char *result,
-                const char *comment, const char *prop, const char *value)
+int authres_addp(struct authres *a, const char *method, const char *result,
+                 const char *comment, const char *const *props)
 {
 	size_t old = a->res.len;
 
@@ -73,15 +73,25 @@ int authres_add(struct authres *a, const char *method, const char *result,
 		}
 		if (buf_putc(&a->res, ')') < 0) goto fail;
 	}
-	if (prop && value) {
-		if (buf_putc(&a->res, ' ') < 0 || buf_puts(&a->res, prop) < 0 || buf_putc(&a->res, '=') < 0 ||
-		    putvalue(&a->res, value) < 0) goto fail;
+	for (; props && props[0] && props[1]; props += 2) {
+		if (buf_putc(&a->res, ' ') < 0 || buf_puts(&a->res, props[0]) < 0 || buf_putc(&a->res, '=') < 0 ||
+		    putvalue(&a->res, props[1]) < 0) goto fail;
 	}
 	if (buf_put0(&a->res) < 0) goto fail;
 	return 0;
 fail:
 	buf_trunc(&a->res, old);
 	return -1;
+}
+
+int authres_add(struct authres *a, const char *method, const char *result,
+                const char *comment, const char *prop, const char *value)
+{
+	const char *props[3];
+	props[0] = prop;
+	props[1] = value;
+	props[2] = 0;
+	return authres_addp(a, method, result, comment, prop && value ? props : 0);
 }
 
 void authres_clear(struct authres *a) { a->res.len = 0; }

@@ -4,7 +4,8 @@
  * in our name.
  *
  * The header collects the results of every check made on the message:
- * SPF now, DKIM and DMARC later, each added with authres_add() in the
+ * SPF, then DKIM (one result per signature) and DMARC, each added with
+ * authres_add() or authres_addp() in the
  * order the checks ran. With no result it says "none":
  *     Authentication-Results: mail.example.com; none
  *     Authentication-Results: mail.example.com;
@@ -39,6 +40,11 @@ struct authres {
  * given as @domain, as RFC 8601 allows). 0 ok, -1 out of memory. */
 int authres_add(struct authres *a, const char *method, const char *result,
                 const char *comment, const char *prop, const char *value);
+/* The same with any number of properties: props holds ptype.property
+ * and value pairs, ended by a null pointer (props itself may be 0):
+ *     dkim=pass header.d=example.org header.s=sel header.b=Ab12Cd34 */
+int authres_addp(struct authres *a, const char *method, const char *result,
+                 const char *comment, const char *const *props);
 /* Forget every result. */
 void authres_clear(struct authres *a);
 void authres_free(struct authres *a);

@@ -9,7 +9,7 @@
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 XCFLAGS  = -std=c17 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Isrc
-LDLIBS   = -Wl,--as-needed -lcdb -lcrypt -lssl -lcrypto -lopendkim -lspf2 -lopendmarc
+LDLIBS   = -Wl,--as-needed -lcdb -lcrypt -lssl -lcrypto -lopendkim -lspf2 -lopendmarc -lcurl
 B       ?= build
 PREFIX  ?= $(CURDIR)/run
 
@@ -93,8 +93,12 @@ setup: all
 run: deps all
 	sh scripts/run.sh "$(PREFIX)" "$(B)"
 
+# The Debian package, built into build/deb/ (see doc/packaging.md).
+deb:
+	sh scripts/mkdeb.sh
+
 clean:
 	rm -rf build build-asan build-fuzz
 
-.PHONY: all fuzz fuzz-link asan deps check setup run clean
+.PHONY: all fuzz fuzz-link asan deps check setup run clean deb
 .SECONDARY:

@@ -39,6 +39,7 @@
 #include "mail/local.h"
 #include "mail/queue.h"
 #include "mail/spawn.h"
+#include "mail/srs.h"
 #include "mail/users.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -67,6 +68,10 @@ static const char *defaultdelivery;
 static const char *localprog, *getpwprog;   /* QMAILLOCAL, QMAILGETPW */
 static nq_ids ids;
 static buf cdbpath = BUF_INIT, aliashome = BUF_INIT;
+/* SRS settings, read by each delivery child while it is still root:
+ * control/srs is closed to the users it becomes (src/mail/srs.h). */
+static struct srs_cfg srs = SRS_CFG_INIT;
+static int srsread;
 
 enum { J_FREE, J_LOOKUP, J_RUN };
 
@@ -184,6 +189,7 @@ static _Noreturn void deliver(const users_ent *e, const char *local, const char 
 	req.defaultdelivery = defaultdelivery;
 	req.msgfd = 0;
 	req.doit = 1;
+	req.srs = srsread ? &srs : 0;
 	umask(077);
 	sig_ignore(SIGPIPE);
 	name("qmail-local");
@@ -213,6 +219,10 @@ static _Noreturn void child(struct job *j, int out)
 	if (j->at < j->rcpt.len) domain = j->rcpt.s + j->at + 1;
 	j->rcpt.s[j->at] = 0;
 
+	{
+		const char *what;
+		srsread = srs_load(&srs, &what) >= 0;
+	}
 	if (ids.single) {
 		/* No uid switching: the owner runs everything, so only the
 		 * owner's addresses can be served. */

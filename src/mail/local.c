@@ -17,6 +17,8 @@
 #include "mail/maildir.h"
 #include "mail/mbox.h"
 #include "mail/qqclient.h"
+#include "mail/route.h"
+#include "mail/srs.h"
 #include "lib/fdpipe.h"
 #include "lib/sig.h"
 #include "lib/str.h"
@@ -48,6 +50,17 @@ typedef struct ctx {
 	buf dtline, rpline, ufline, safeext, newsender, qme, cmds, tmp, why;
 	buf envs;                  /* "NAME=value\0" for the variables we set */
 	char **envp;
+	/* SRS: the settings (req's, else ours), the route that says which
+	 * forwards leave our domains, and the rewritten sender */
+	const struct srs_cfg *srs;
+	struct srs_cfg ownsrs;
+	route route;
+	int haveroute;
+	int passeson;              /* a forward or program line: SRS may matter */
+	int srsed;                 /* srssender holds the SRS form of newsender */
+	const char *srserr;        /* a file that could not be read, or 0 */
+	int srserrno;
+	buf srssender;
 } ctx;
 
 /* --- the report ---------------------------------------------------------- */
@@ -353,7 +366,8 @@ static int buildenv(ctx *c)
 
 	c->envs.len = 0;
 	e |= setvars(&c->envs, "SENDER", r->sender);
-	e |= setvar(&c->envs, "NEWSENDER", c->newsender.s, c->newsender.len);
+	if (c->srsed) e |= setvar(&c->envs, "NEWSENDER", c->srssender.s, c->srssender.len);
+	else e |= setvar(&c->envs, "NEWSENDER", c->newsender.s, c->newsender.len);
 	e |= setvars(&c->envs, "USER", r->user);
 	e |= setvars(&c->envs, "HOME", r->home);
 	e |= setvars(&c->envs, "LOCAL", r->local);
@@ -508,10 +522,20 @@ static int file(ctx *c, const dq_line *l)
 	return 0;
 }
 
-/* All forwards of the lines before stop, in one qmail-queue run: the
- * message with our Delivered-To line on top (no Return-Path: the new
- * envelope carries the sender). */
-static int forward(ctx *c, size_t stop)
+/* Is the forward target a[0..n) delivered elsewhere? */
+static int remote(ctx *c, const char *a, size_t n)
+{
+	int k;
+	if (!c->haveroute) return 0;
+	k = route_rewrite(&c->route, a, n, &c->tmp);
+	return k == ROUTE_REMOTE ? 1 : k < 0 ? -1 : 0;
+}
+
+/* The forwards of the lines before stop (want: 0 all of them, 1 only
+ * those to other domains, 2 only ours), in one qmail-queue run, with
+ * sender: the message with our Delivered-To line on top (no
+ * Return-Path: the new envelope carries the sender). */
+static int queue(ctx *c, size_t stop, int want, const char *sender)
 {
 	char b[16384];
 	size_t pos = 0;
@@ -533,14 +557,96 @@ static int forward(ctx *c, size_t stop)
 		if (k == 0) break;
 		qq_put(&q, b, (size_t)k);
 	}
-	qq_from(&q, c->newsender.s);
+	qq_from(&q, sender);
 	l.lineno = 0;
-	while (pos < stop && dq_parse(c->cmds.s, stop, &pos, &l, &why) > 0)
-		if (l.type == DQ_FORWARD) qq_to(&q, l.text, l.len);
+	while (pos < stop && dq_parse(c->cmds.s, stop, &pos, &l, &why) > 0) {
+		if (l.type != DQ_FORWARD) continue;
+		if (want) {
+			r = remote(c, l.text, l.len);
+			if (r < 0) { q.failed = 1; break; }
+			if (r != (want == 1)) continue;
+		}
+		qq_to(&q, l.text, l.len);
+	}
 	c->why.len = 0;
 	r = qq_close(&q, &c->why);
 	if (r == 0) return 0;
 	return fail(c, r == 'D' ? 100 : 111, "Unable to forward message: ", c->why.s, ".", (char *)0);
+}
+
+/* All forwards of the lines before stop. With SRS, those to other
+ * domains go in a run of their own with the SRS sender; ours keep the
+ * sender, so local bounces need no reversal. */
+static int forward(ctx *c, size_t stop)
+{
+	size_t pos = 0;
+	const char *why;
+	dq_line l;
+	int nremote = 0, nlocal = 0, r;
+
+	if (!c->srsed && !c->srserr) return queue(c, stop, 0, c->newsender.s);
+	l.lineno = 0;
+	while (pos < stop && dq_parse(c->cmds.s, stop, &pos, &l, &why) > 0) {
+		if (l.type != DQ_FORWARD) continue;
+		r = remote(c, l.text, l.len);
+		if (r < 0) return nomem(c);
+		if (r) nremote++; else nlocal++;
+	}
+	/* without the settings we cannot tell which forwards leave: all do */
+	if (c->srserr && (nremote || !c->haveroute))
+		return fail(c, 111, "Unable to read ", c->srserr, " for SRS: ", strerror(c->srserrno), ". (#4.3.0)", (char *)0);
+	if (!nremote || !c->srsed) return queue(c, stop, 0, c->newsender.s);
+	if (nlocal && queue(c, stop, 2, c->newsender.s) < 0) return -1;
+	return queue(c, stop, 1, c->srssender.s);
+}
+
+/* SRS (srs.h): the rewritten sender for forwards that leave our domains
+ * and for $NEWSENDER. Trouble reading the settings matters only to a
+ * forward that leaves: forward() defers it. */
+static int srsprep(ctx *c)
+{
+	const char *what;
+	int k;
+
+	c->srs = c->r->srs;
+	if (!c->srs) {
+		/* qmail-local run by hand or as QMAILLOCAL: control/srs may be
+		 * closed to this uid */
+		k = srs_load(&c->ownsrs, &what);
+		if (k < 0) {
+			int e = errno;
+			srs_free(&c->ownsrs);
+			if (e == ENOMEM) return nomem(c);
+			if (!c->newsender.len || str_eq(c->newsender.s, "#@[]")) return 0;   /* never rewritten */
+			c->srserr = what;
+			c->srserrno = e;
+			if (srs_load_domain(&c->ownsrs) > 0 && route_load(&c->route, &what) == 0) {
+				c->haveroute = 1;
+				/* a sender of ours is never rewritten: nothing is missing */
+				if (route_rewrite(&c->route, c->newsender.s, c->newsender.len, &c->tmp) == ROUTE_LOCAL)
+					c->srserr = 0;
+			}
+			return 0;
+		}
+		c->srs = &c->ownsrs;
+	}
+	if (!c->srs->domain.len || !c->newsender.len) return 0;
+	if (route_load(&c->route, &what) < 0) {
+		if (errno == ENOMEM) return nomem(c);
+		c->srserr = what;
+		c->srserrno = errno;
+		return 0;
+	}
+	c->haveroute = 1;
+	k = srs_forward(&c->srssender, c->srs, &c->route, c->newsender.s, time(0));
+	if (k < 0) {
+		if (errno == ENOMEM) return nomem(c);
+		c->srserr = "control/srs";
+		c->srserrno = errno;
+		return 0;
+	}
+	c->srsed = k;
+	return 0;
 }
 
 /* Check every line before acting on any. */
@@ -561,6 +667,7 @@ static int validate(ctx *c)
 			return fail(c, 111, "Uh-oh: .qmail line ", num, ": ", why, ". (#4.2.1)", (char *)0);
 		}
 		if (l.type == DQ_LIST) fwdonly = 1;
+		if (l.type == DQ_FORWARD || l.type == DQ_PROGRAM) c->passeson = 1;
 		if (fwdonly && (l.type == DQ_MBOX || l.type == DQ_MAILDIR))
 			return fail(c, 111, "Uh-oh: .qmail has file delivery but has x bit set. (#4.7.0)", (char *)0);
 		if (fwdonly && l.type == DQ_PROGRAM)
@@ -660,7 +767,10 @@ static int deliver(ctx *c)
 		if (buf_copys(&c->cmds, r->defaultdelivery) < 0) return nomem(c);
 		c->forwardonly = 0;
 	}
-	if (validate(c) < 0 || buildenv(c) < 0 || follow(c) < 0) return -1;
+	if (validate(c) < 0) return -1;
+	/* mailbox deliveries alone never need SRS: no control files read */
+	if (r->doit && c->passeson && srsprep(c) < 0) return -1;
+	if (buildenv(c) < 0 || follow(c) < 0) return -1;
 
 	/* a program's last words may lack their newline */
 	if (c->res->text.len && c->res->text.s[c->res->text.len - 1] != '\n') says(c, "\n");
@@ -694,6 +804,7 @@ void local_deliver(const struct local_req *req, struct local_result *res)
 	c.homefd = -1;
 	c.qfd = -1;
 	c.defat = DQ_NODEFAULT;
+	c.ownsrs.maxage = SRS_MAXAGE_DEFAULT;
 	res->code = 111;
 	res->text.len = 0;
 	if (buf_ready(&res->text, 0) == 0) res->text.s[0] = 0;
@@ -711,6 +822,9 @@ void local_deliver(const struct local_req *req, struct local_result *res)
 	buf_free(&c.why);
 	buf_free(&c.envs);
 	free(c.envp);
+	srs_free(&c.ownsrs);
+	route_free(&c.route);
+	buf_free(&c.srssender);
 }
 
 void local_result_free(struct local_result *res)

@@ -15,6 +15,10 @@
  * What it does need from its caller: the process already runs as the
  * recipient, SIGPIPE is ignored, and msgfd is a seekable file.
  *
+ * SRS (srs.h): when it is on, forwards to addresses that are not ours
+ * get the SRS form of the forwarding sender, and so does $NEWSENDER for
+ * programs (forward, fastforward), which cannot tell where they send.
+ *
  * The report (result text) is what qmail-local prints and what qmail-send
  * logs or puts in a bounce: the programs' output (bounded), "did F+W+P"
  * (file deliveries, forwards, programs) and "qp N" on success, or the
@@ -23,6 +27,8 @@
 #define NQ_LOCAL_H
 #include <sys/types.h>
 #include "lib/buf.h"
+
+struct srs_cfg;
 
 #define LOCAL_PATRN 002          /* home or .qmail mode bits that defer (conf-patrn) */
 #define LOCAL_TEXT_MAX 4000      /* bytes of report kept */
@@ -41,6 +47,8 @@ struct local_req {
 	int doit;                    /* 0: only describe (qmail-local -n) */
 	const char *qmailqueue;      /* program for forwards; 0: $QMAILQUEUE, else DIR/bin/qmail-queue */
 	char *const *env;            /* environment programs inherit; 0: this process's */
+	const struct srs_cfg *srs;   /* SRS settings (srs.h), read with privilege by
+	                              * qmail-lspawn; 0: read control/ here if needed */
 };
 
 struct local_result {

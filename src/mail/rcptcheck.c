@@ -2,6 +2,7 @@
  * client (see rcptcheck.h). */
 #include "mail/rcptcheck.h"
 #include "mail/dotqmail.h"
+#include "mail/srs.h"
 #include "lib/fdpipe.h"
 #include "lib/io.h"
 #include "lib/sig.h"
@@ -12,7 +13,33 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+
+int rcptcheck_srs(const char *addr, size_t len)
+{
+	struct srs_cfg c = SRS_CFG_INIT;
+	const char *what;
+	int k, answer = RC_YES;
+
+	/* control/srsdomain first: most addresses are decided by it alone,
+	 * and the secrets are read only for an SRS address of ours */
+	k = srs_load_domain(&c);
+	if (k <= 0) goto out;
+	k = srs_check(&c, addr, len, time(0));
+	if (k == SRS_NOSECRET) {
+		srs_free(&c);
+		/* qmail-smtpd may not be allowed to read control/srs:
+		 * then qmail-rcptcheck, which is, decides */
+		if (srs_load(&c, &what) < 0) { answer = RC_UNKNOWN; goto out; }
+		k = srs_check(&c, addr, len, time(0));
+	}
+	if (k == SRS_BADHASH || k == SRS_EXPIRED || k == SRS_BADFORM) answer = RC_NO;
+	else if (k != SRS_OK && k != SRS_NOTSRS) answer = RC_UNKNOWN;
+out:
+	srs_free(&c);
+	return answer;
+}
 
 int rcptcheck(const struct rc_cfg *c, const char *addr, size_t len)
 {
@@ -22,6 +49,8 @@ int rcptcheck(const struct rc_cfg *c, const char *addr, size_t len)
 	int r, answer = RC_UNKNOWN;
 
 	if (memchr(addr, 0, len)) return RC_UNKNOWN;
+	r = rcptcheck_srs(addr, len);
+	if (r != RC_YES) return r;
 	r = route_rewrite(c->route, addr, len, &rw);
 	if (r < 0) goto out;
 	if (r == ROUTE_REMOTE) { answer = RC_REMOTE; goto out; }

@@ -17,6 +17,11 @@
  *      the user's home: one that exists means accepted (what it then does
  *      is local delivery's business), none means qmail-local would say
  *      "no mailbox here by that name": refused.
+ * Before all of these, rcptcheck_srs(): an SRS address of ours (srs.h)
+ * whose hash is forged, whose time stamp has expired or that is
+ * malformed is refused (qmail-smtpd says 550 5.1.1); one that decodes
+ * goes on through the rules above (normally to the .qmail file that runs
+ * srsreverse(8)).
  * Anything that cannot be decided now (a home that is missing or cannot
  * be read, trouble with the password file) is RC_UNKNOWN, and the caller
  * accepts: local delivery decides, as it would have without us.
@@ -60,6 +65,11 @@ struct rc_cfg {
 
 /* The answer for the envelope recipient addr[0..len). */
 int rcptcheck(const struct rc_cfg *c, const char *addr, size_t len);
+
+/* The SRS rule alone: RC_NO (forged, expired, malformed), RC_UNKNOWN
+ * (control/srs unreadable: ask the privileged helper) or RC_YES (not an
+ * SRS address of ours, or a valid one: the other rules decide). */
+int rcptcheck_srs(const char *addr, size_t len);
 
 /* Step 5 itself, to be run as the owner of home: RC_YES, RC_NO or
  * RC_UNKNOWN. ext is remote input; dotqmail.h makes it safe. */

@@ -12,12 +12,12 @@ from nqtest import Tap, Instance, TestUser, IS_ROOT, run, unique_user
 t = Tap()
 KNOWN = """aliases authratelimit authsenders authservid badmailfrom badrcptto bouncefrom bouncehost
 concurrencyincoming concurrencylocal concurrencyremote databytes defaultdelivery defaultdomain
-defaulthost dkim dnsservers doublebouncehost doublebounceto envnoathost greetdelay helohost idhost
-localiphost locals loginsenders maxperip maxrcpt me moreipme morercpthosts morercpthosts.cdb
+defaulthost dkim dkimverify dmarcpolicy dnsservers doublebouncehost doublebounceto envnoathost greetdelay helohost idhost
+localiphost locals loginsenders maxperip maxrcpt me moreipme morercpthosts morercpthosts.cdb mtasts mtastscafile
 notipme outgoingip outgoingip6 percenthack plusdomain pop3-listen pop3plainloopback pop3s-listen qmqpservers
 queuelifetime rcptcheck rcpthosts servercert.pem smtpauth smtpd-listen smtpgreeting smtproutes
-smtps-listen spfpolicy submission-listen tcp.smtp tcp.smtp.cdb tcpremotehost timeoutconnect timeoutremote
-timeoutsmtpd tlsdestinations tlsserverciphers virtualdomains""".split()
+smtps-listen spfpolicy srs srsdomain srsmaxage submission-listen tcp.smtp tcp.smtp.cdb tcpremotehost timeoutconnect timeoutremote
+timeoutsmtpd tlsdestinations reuseconnections tlsserverciphers virtualdomains""".split()
 
 # Every control file a program reads must be in KNOWN: the names given
 # to the control-file readers in src/, and "control/NAME" strings.

@@ -119,6 +119,7 @@ d "$DIR/queue/lock" 750 $QQ $Q
 for sub in info local remote; do d "$DIR/queue/$sub" 700 $QS $Q; done
 d "$DIR/queue/bounce" 700 $QS $Q
 d "$DIR/queue/hold" 700 $QS $Q      # qmail-qctl hold (src/mail/qctl.h)
+d "$DIR/queue/mtasts" 700 $QR $Q    # MTA-STS policy cache, TLS-RPT counts (src/mail/mtasts.h)
 i=0
 while [ $i -lt 23 ]; do
 	d "$DIR/queue/mess/$i" 750 $QQ $Q
@@ -212,6 +213,15 @@ t "$top/conf/smtpd.run" "$DIR/boot/smtpd.run" 644
 t "$top/conf/smtpd.log.run" "$DIR/boot/smtpd.log.run" 644
 t "$top/conf/pop3d.run" "$DIR/boot/pop3d.run" 644
 t "$top/conf/pop3d.log.run" "$DIR/boot/pop3d.log.run" 644
+# QMQP and QMTP listeners (control/qmqp-listen, qmtp-listen), with the
+# loopback-only QMQP rules qmailctl compiles while the administrator has
+# written none, and a sample of QMTP's.
+t "$top/conf/qmqpd.run" "$DIR/boot/qmqpd.run" 644
+t "$top/conf/qmqpd.log.run" "$DIR/boot/qmqpd.log.run" 644
+t "$top/conf/qmtpd.run" "$DIR/boot/qmtpd.run" 644
+t "$top/conf/qmtpd.log.run" "$DIR/boot/qmtpd.log.run" 644
+t "$top/conf/tcp.qmqp" "$DIR/boot/tcp.qmqp.default" 644
+t "$top/conf/tcp.qmtp" "$DIR/boot/tcp.qmtp.sample" 644
 d "$DIR/service/qmail-send" 755 $R $Q
 d "$DIR/service/qmail-send/log" 755 $R $Q
 t "$top/conf/qmail-send.run" "$DIR/service/qmail-send/run" 755
@@ -238,13 +248,21 @@ for u in "$top"/conf/systemd/*; do
 	t "$DIR/boot/systemd/$n.in" "$DIR/boot/systemd/$n" $m
 	rm -f "$DIR/boot/systemd/$n.in"
 done
+# Units of earlier versions, replaced by the listener templates
+# nqmail-KIND@.service and nqmail-smtpd-accept.socket: an upgrade removes
+# them here and, when they are this instance's, from the unit directory.
+retired="nqmail-smtpd.service nqmail-submission.service nqmail-smtps.service nqmail-pop3.service nqmail-pop3s.service nqmail-smtpd.socket"
+for n in $retired; do rm -f "$DIR/boot/systemd/$n"; done
 if [ "${SYSTEMD_UNITS:-0}" = 1 ]; then
 	ud=${SYSTEMD_UNIT_DIR:-/etc/systemd/system}
 	mkdir -p "$ud"
 	for u in "$DIR"/boot/systemd/*.service "$DIR"/boot/systemd/*.socket; do
 		cp "$u" "$ud/${u##*/}.new" && chmod 644 "$ud/${u##*/}.new" && mv -f "$ud/${u##*/}.new" "$ud/${u##*/}"
 	done
-	echo "setup: systemd units installed in $ud (enable them with systemctl enable --now nqmail-send ...)"
+	for n in $retired; do
+		if [ -f "$ud/$n" ] && grep -q "$DIR/" "$ud/$n"; then rm -f "$ud/$n"; fi
+	done
+	echo "setup: systemd units installed in $ud (then $DIR/bin/qmailctl units enables and starts nqmail-send and a listener for each line of control/*-listen)"
 	if [ "$ud" = /etc/systemd/system ] && [ -d /run/systemd/system ]; then systemctl daemon-reload || true; fi
 fi
 

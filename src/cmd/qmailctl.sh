@@ -17,17 +17,25 @@
 # control/smtpd-listen, submission-listen and smtps-listen (SMTP) and of
 # pop3-listen and pop3s-listen (POP3) (address:port, [v6address]:port; an
 # empty file turns the kind off, a missing one means 0.0.0.0 and [::] on
-# 25, 587, 465, 110 and 995 in a root instance, off in a single-user one).
+# 25, 587, 465, 110 and 995 in a root instance, off in a single-user one),
+# and of qmqp-listen (QMQP, qmail-qmqpd, port 628) and qmtp-listen (QMTP,
+# qmail-qmtpd, port 209), which are off unless their file has lines.
 # `start` (and `restart`) bring DIR/service in line with those files: a
 # service directory DIR/service/KIND-ADDR-PORT, holding a run script made
-# from DIR/boot/smtpd.run or DIR/boot/pop3d.run and a file `listen`, for
-# each line, and the directories of lines that went away stopped and
-# removed.
+# from DIR/boot/smtpd.run, pop3d.run, qmqpd.run or qmtpd.run and a file
+# `listen`, for each line, and the directories of lines that went away
+# stopped and removed.
+#
+# The tcpserver rules: control/tcp.smtp (SMTP on port 25), tcp.qmtp (QMTP)
+# and tcp.qmqp (QMQP), each compiled by tcprules into control/R.cdb. QMQP
+# has no authentication and no relay control, so its listener never runs
+# without rules: without control/tcp.qmqp (or /etc/tcp.qmqp) the default
+# DIR/boot/tcp.qmqp.default admits loopback clients only.
 set -u
 
 SERVICES="qmail-send"   # and the listeners: see load_services
-RULES="tcp.smtp"
-KINDS="smtpd submission smtps pop3 pop3s"
+RULES="tcp.smtp tcp.qmtp tcp.qmqp"
+KINDS="smtpd submission smtps pop3 pop3s qmtp qmqp"
 STOP_TIMEOUT=${NQ_STOP_TIMEOUT:-60}
 START_TIMEOUT=${NQ_START_TIMEOUT:-15}
 
@@ -204,12 +212,13 @@ kind_port() {
 	case $1 in
 	smtpd) echo 25 ;; submission) echo 587 ;; smtps) echo 465 ;;
 	pop3) echo 110 ;; pop3s) echo 995 ;;
+	qmtp) echo 209 ;; qmqp) echo 628 ;;
 	esac
 }
 
 # kind_template KIND: the boot/ templates of its run scripts
 kind_template() {
-	case $1 in pop3|pop3s) echo pop3d ;; *) echo smtpd ;; esac
+	case $1 in pop3|pop3s) echo pop3d ;; qmtp) echo qmtpd ;; qmqp) echo qmqpd ;; *) echo smtpd ;; esac
 }
 
 # IPv6 is there when the kernel lists an IPv6 address; with bindv6only 0
@@ -225,7 +234,8 @@ listen_lines() {
 	if [ -e "$f" ]; then
 		[ -r "$f" ] || { echo "$me: unable to read $f" >&2; return 1; }
 		sed -e 's/[[:space:]]*$//' -e '/^#/d' -e '/^$/d' "$f"
-	elif root_instance; then
+	elif root_instance && [ "$1" != qmtp ] && [ "$1" != qmqp ]; then
+		# QMQP and QMTP serve hubs only: never on by default.
 		echo "0.0.0.0:$(kind_port "$1")"
 		if have_ipv6; then echo "[::]:$(kind_port "$1")"; fi
 	fi
@@ -303,7 +313,7 @@ listeners_wanted() {
 listeners_present() {
 	for d in "$DIR"/service/*; do
 		[ -f "$d/listen" ] && [ -f "$d/run" ] || continue
-		case "${d##*/}" in smtpd-*|submission-*|smtps-*|pop3-*|pop3s-*) echo "${d##*/}" ;; esac
+		case "${d##*/}" in smtpd-*|submission-*|smtps-*|pop3-*|pop3s-*|qmtp-*|qmqp-*) echo "${d##*/}" ;; esac
 	done
 }
 
@@ -697,12 +707,61 @@ systemd_units() {
 	systemd_runs || return 0
 	# DIR as a regular expression (setup allows only A-Za-z0-9._/+@:,- in it)
 	re=$(printf '%s\n' "$DIR" | sed 's/[.+]/\\&/g')
-	for u in "$DIR"/boot/systemd/*.service "$DIR"/boot/systemd/*.socket; do
-		n=${u##*/}
+	# The single units, then the listeners the *-listen files ask for and
+	# any other instance of their templates that systemd has loaded.
+	{
+		for u in "$DIR"/boot/systemd/*.service "$DIR"/boot/systemd/*.socket; do printf '%s\n' "${u##*/}"; done
+		(units_wanted) 2>/dev/null
+		systemctl list-units --all --plain --no-legend --full 'nqmail-*@*.service' 2>/dev/null |
+			awk '$1 ~ /^nqmail-[a-z0-9]+@/ && $1 !~ /^nqmail-smtpd-accept@/ { print $1 }'
+	} | awk '!seen[$0]++' | while read -r n; do
 		case "$n" in '*'*|*@.service) continue ;; esac
 		f=$(systemctl show -p FragmentPath --value "$n" 2>/dev/null) || continue
-		[ -n "$f" ] && [ -f "$f" ] && grep -Eq "$re([/ ),]|\$)" "$f" && echo "$n"
+		[ -n "$f" ] && [ -f "$f" ] && grep -Eq "$re([/ ),]|\$)" "$f" && printf '%s\n' "$n"
 	done
+}
+
+# unit_escape LINE: LINE as an instance name, as systemd-escape writes it
+# (the characters of a listen line that need it: [ ] % -).
+unit_escape() {
+	printf '%s\n' "$1" | sed -e 's/\\/\\x5c/g' -e 's/\[/\\x5b/g' -e 's/\]/\\x5d/g' -e 's/%/\\x25/g' -e 's/-/\\x2d/g'
+}
+
+# units_wanted: nqmail-send.service and one nqmail-KIND@LINE.service for
+# each listener the *-listen files ask for (as start would make them).
+units_wanted() {
+	want=$(listeners_wanted) || return 1
+	echo nqmail-send.service
+	printf '%s\n' "$want" | while read -r n k a p i l; do
+		[ -n "$n" ] || continue
+		printf 'nqmail-%s@%s.service\n' "$k" "$(unit_escape "$l")"
+	done
+}
+
+# units: print the units the control files ask for; where systemd runs,
+# enable and start them, and stop and disable the instances of the
+# listener templates that no line asks for any more.
+do_units() {
+	# stdout is the list of units alone
+	rules_fresh >&2 || die 111 "the tcpserver rules could not be compiled"
+	list=$(units_wanted) || die 111 "the listen files are wrong; nothing changed"
+	printf '%s\n' "$list"
+	if ! systemd_runs; then
+		echo "$me: systemd does not run here: nothing enabled (the templates are in $DIR/boot/systemd)" >&2
+		return 0
+	fi
+	rc=0
+	for u in $list; do
+		systemctl enable --now "$u" >/dev/null 2>&1 || { echo "$me: systemctl enable --now $u failed" >&2; rc=111; }
+	done
+	old=$(systemctl list-units --all --plain --no-legend --full 'nqmail-*@*.service' 2>/dev/null |
+		awk '$1 ~ /^nqmail-[a-z0-9]+@/ && $1 !~ /^nqmail-smtpd-accept@/ { print $1 }')
+	for u in $old; do
+		case " $(printf '%s ' $list)" in *" $u "*) continue ;; esac
+		say "$u is no longer in control/*-listen: stopping and disabling it"
+		systemctl disable --now "$u" >/dev/null 2>&1 || { echo "$me: systemctl disable --now $u failed" >&2; rc=111; }
+	done
+	return $rc
 }
 
 # stat_systemd: each loaded unit of the instance, as stat shows a service;
@@ -759,7 +818,7 @@ do_stat() {
 		esac
 	done
 	if [ -n "$units" ]; then stat_systemd || rc=3; fi
-	if want=$(listeners_wanted 2>/dev/null); then
+	if [ -z "$units" ] && want=$(listeners_wanted 2>/dev/null); then
 		w=$(printf '%s\n' "$want" | awk 'NF { print $1 }' | sort | tr '\n' ' ')
 		h=$(listeners_present | sort | tr '\n' ' ')
 		[ "$w" = "$h" ] || echo "the *-listen files ask for other listeners: qmailctl restart applies them"
@@ -787,11 +846,17 @@ do_flush() {
 	signal_send -a ALRM "flushed the timeout table and sent ALRM to qmail-send"
 }
 
-# rules_source R: the rules file R (tcp.smtp): control/R, else /etc/R
+# rules_source R: the rules file R (tcp.smtp, tcp.qmtp, tcp.qmqp):
+# control/R, else /etc/R; for tcp.qmqp, while a QMQP listener is asked
+# for, else the loopback-only DIR/boot/tcp.qmqp.default.
 rules_source() {
 	for f in "$DIR/control/$1" "/etc/$1"; do
 		[ -f "$f" ] && { echo "$f"; return 0; }
 	done
+	if [ "$1" = tcp.qmqp ] && [ -f "$DIR/boot/tcp.qmqp.default" ] &&
+	   [ -n "$( (listen_lines qmqp) 2>/dev/null)" ]; then
+		echo "$DIR/boot/tcp.qmqp.default"; return 0
+	fi
 	return 1
 }
 
@@ -821,11 +886,14 @@ do_cdb() {
 		fi
 		had=0; [ -f "$DIR/control/$r.cdb" ] && had=1
 		compile_rules "$r" || { rc=111; continue; }
-		# A listener started while there was no cdb runs without -x.
-		if [ $had = 0 ] && [ "$r" = tcp.smtp ]; then
+		# A listener started while there was no cdb runs without -x
+		# (QMQP's never runs without one).
+		if [ $had = 0 ]; then
+			case $r in tcp.smtp) k=smtpd ;; tcp.qmtp) k=qmtp ;; *) k= ;; esac
 			for s in $SERVICES; do
+				[ -n "$k" ] || break
 				case "$s" in
-				smtpd-*) directup "$s" || supervised "$s" || continue
+				"$k"-*) directup "$s" || supervised "$s" || continue
 					say "restarting $s for the new rules"
 					restart_one "$s" ;;
 				esac
@@ -846,7 +914,8 @@ do_cdb() {
 usage() {
 	cat <<EOF
 usage: qmailctl VERB    (instance $DIR)
-  start     start qmail-send and the SMTP and POP3 listeners of control/*-listen
+  start     start qmail-send and the SMTP, POP3, QMTP and QMQP listeners of
+            control/*-listen
             (svscan on service/ when daemontools is installed)
   stop      stop them; nothing of the instance is left running
   restart   stop and start again (under daemontools: svc -t), applying
@@ -860,7 +929,11 @@ usage: qmailctl VERB    (instance $DIR)
   flush     the same as doqueue
   hup       make qmail-send reread locals, virtualdomains, concurrency* (also: reload)
   queue     the queue: qmail-qstat, qmail-qshape and qmail-qread
-  cdb       rebuild tcp.smtp.cdb (tcprules), users/cdb (qmail-newu) and morercpthosts.cdb
+  cdb       rebuild tcp.smtp.cdb, tcp.qmtp.cdb, tcp.qmqp.cdb (tcprules),
+            users/cdb (qmail-newu) and morercpthosts.cdb
+  units     the systemd units the control files ask for (nqmail-send and one
+            nqmail-KIND@ADDRESS:PORT per listen line); where systemd runs,
+            enable and start them and retire those of removed lines
   help      this text
 EOF
 }
@@ -870,7 +943,7 @@ EOF
 [ $# -ge 1 ] || { usage >&2; exit 100; }
 case "$1" in
 help|-h|--help) usage; exit 0 ;;
-start|stop|restart|stat|status|pause|cont|doqueue|alrm|flush|hup|reload|queue|cdb)
+start|stop|restart|stat|status|pause|cont|doqueue|alrm|flush|hup|reload|queue|cdb|units)
 	owner_check "$@" ;;
 *) echo "$me: unknown verb: $1" >&2; usage >&2; exit 100 ;;
 esac
@@ -886,4 +959,5 @@ doqueue|alrm|flush) do_flush ;;
 hup|reload) signal_send -h HUP "sent HUP to qmail-send" ;;
 queue)   do_queue ;;
 cdb)     do_cdb ;;
+units)   do_units ;;
 esac

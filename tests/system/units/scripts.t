@@ -1,17 +1,20 @@
 #!/usr/bin/env python3
 # The two helpers the systemd units run, exercised without systemd:
-# - boot/systemd/smtpd-socket, as nqmail-smtpd@.service runs it for a
+# - boot/systemd/smtpd-socket, as nqmail-smtpd-accept@.service runs it for a
 #   connection systemd accepted: given REMOTE_ADDR it applies the rules of
 #   control/tcp.smtp.cdb (relay for 127., deny for 10.1., a plain allow for
 #   10.2.3.4 ahead of a 10.2. deny), shows IPv4 clients of an IPv6 socket as
 #   IPv4, and queues a message as qmaild through set-uid qmail-queue;
-# - boot/systemd/listen, as nqmail-submission.service runs it: tcpserver on
-#   $ADDR:$PORT with the run script qmailctl uses, answering SMTP.
+# - boot/systemd/listen, as nqmail-KIND@LINE.service runs it (listen KIND
+#   LINE, LINE unescaped by systemd): tcpserver on the line's address and
+#   port with the run script qmailctl uses: submission on 127.0.0.1 and
+#   on [::1] answers SMTP, QMQP on 127.0.0.1 queues a message; a line that
+#   is not a numeric address:port, or an unknown kind, is refused (100).
 import os, signal, socket, subprocess, sys, time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "qmailctl"))
 from nqtest import Tap, Instance, IS_ROOT, run, wait
-from ctl import ctl, free_port
+from ctl import ctl, free_port, out
 
 t = Tap()
 
@@ -55,38 +58,85 @@ with Instance(t, name="sock.example.test") as q:
     t.eq(replies(o), ["220", "250", "250", "250", "354", "250", "221"], "a message is accepted", o)
     t.eq(q.queue_count(), before + 1, "and queued")
 
-    # listen: the tcpserver unit's program
-    port = free_port()
-    env = dict(os.environ, ADDR="127.0.0.1", PORT=str(port))
-    log = open(os.path.join(q.base, "listen.out"), "wb")
-    p = subprocess.Popen([q.path("boot/systemd/listen"), "submission"], env=env, stdout=log,
-                         stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        def greets():
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
-                    s.sendall(b"EHLO c.test\r\nQUIT\r\n")
-                    got = b""
-                    while not got.endswith(b"closing connection\r\n"):
-                        b = s.recv(4096)
-                        if not b:
-                            break
-                        got += b
-                    return got.decode()
-            except OSError:
-                return ""
-        ok = wait(lambda: greets().startswith("220 sock.example.test"), 10)
-        t.ok(ok, "listen submission answers SMTP on ADDR:PORT")
-        t.ok("tcpserver: status" in open(os.path.join(q.base, "listen.out")).read(), "tcpserver's log on its output")
-    finally:
+    # listen: the tcpserver units' program
+    def greets(host, port):
+        try:
+            with socket.create_connection((host, port), timeout=5) as s:
+                s.sendall(b"EHLO c.test\r\nQUIT\r\n")
+                got = b""
+                while not got.endswith(b"closing connection\r\n"):
+                    b = s.recv(4096)
+                    if not b:
+                        break
+                    got += b
+                return got.decode()
+        except OSError:
+            return ""
+
+    def qmqp(port, msg):
+        ns = lambda b: str(len(b)).encode() + b":" + b + b","
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+                s.sendall(ns(ns(msg) + ns(b"a@b.test") + ns(b"postmaster@sock.example.test")))
+                s.shutdown(socket.SHUT_WR)
+                got = b""
+                while True:
+                    b = s.recv(4096)
+                    if not b:
+                        break
+                    got += b
+                n, _, rest = got.partition(b":")
+                return rest[:-1].decode("utf-8", "replace") if n.isdigit() and rest.endswith(b",") else ""
+        except OSError:
+            return ""
+
+    def listener(kind, line):
+        log = open(os.path.join(q.base, "listen.out"), "ab")
+        p = subprocess.Popen([q.path("boot/systemd/listen"), kind, line], stdout=log,
+                             stderr=subprocess.STDOUT, start_new_session=True)
+        log.close()
+        return p
+
+    def stop(p):
         try:
             os.killpg(p.pid, signal.SIGTERM)
         except OSError:
             pass
         p.wait(10)
-        log.close()
-    r = run([q.path("boot/systemd/listen"), "smtpd"], env=dict(os.environ, ADDR="1;x", PORT="25"))
-    t.eq(r.returncode, 100, "listen refuses an ADDR that is not an address")
-    r = run([q.path("boot/systemd/listen"), "nonsense"])
-    t.eq(r.returncode, 100, "listen refuses an unknown kind")
+
+    cases = [("submission", "127.0.0.1", "127.0.0.1:%d"), ("submission", "::1", "[::1]:%d")]
+    if not os.path.exists("/proc/net/if_inet6"):
+        cases = cases[:1]
+        t.skip("listen on [::1]", "no IPv6")
+    for kind, host, fmt in cases:
+        port = free_port(host)
+        p = listener(kind, fmt % port)
+        try:
+            t.ok(wait(lambda: greets(host, port).startswith("220 sock.example.test"), 10),
+                 "listen %s %s answers SMTP there" % (kind, fmt % port))
+        finally:
+            stop(p)
+    t.ok("tcpserver: status" in open(os.path.join(q.base, "listen.out")).read(), "tcpserver's log on its output")
+
+    ctl(q, "cdb")   # no QMQP rules of the admin's and no qmqp-listen: nothing to compile
+    q.write("control/tcp.qmqp", "127.:allow\n:deny\n")
+    r = ctl(q, "cdb")
+    t.ok(os.path.exists(q.path("control/tcp.qmqp.cdb")), "qmailctl cdb compiles control/tcp.qmqp", out(r))
+    port = free_port()
+    before = q.queue_count()
+    p = listener("qmqp", "127.0.0.1:%d" % port)
+    try:
+        t.ok(wait(lambda: qmqp(port, b"Subject: qmqp via listen\n\nhi\n").startswith("K"), 10),
+             "listen qmqp 127.0.0.1:PORT: qmail-qmqpd answers K")
+        t.eq(q.queue_count(), before + 1, "and the message is queued")
+    finally:
+        stop(p)
+
+    for args, why in ((["smtpd", "1;x:25"], "an address that is not numeric"),
+                      (["smtpd", "::1:25"], "IPv6 without brackets"),
+                      (["smtpd", "127.0.0.1:70000"], "a port past 65535"),
+                      (["smtpd", "127.0.0.1"], "no port"),
+                      (["nonsense", "127.0.0.1:25"], "an unknown kind")):
+        r = run([q.path("boot/systemd/listen")] + args)
+        t.eq(r.returncode, 100, "listen refuses %s" % why, r.stderr)
 t.done()

@@ -4,7 +4,9 @@
 # machine's init is not systemd: only units loaded from a file naming the
 # instance are shown, each with its state, the working process's pid, uid
 # and uptime (qmail-send itself for nqmail-send.service), its last journal
-# line, and the socket's connection count; exit 0 while nqmail-send is
+# line, and the socket's connection count; the listeners are the
+# instances of the nqmail-KIND@.service templates that the *-listen files
+# name (nqmail-smtpd@127.0.0.1:2525.service); exit 0 while nqmail-send is
 # active, 3 when it is not. Without systemd, the units are not looked at.
 import os, pwd, re, subprocess, sys, time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
@@ -39,6 +41,9 @@ with Instance(t, name="sd.example.test") as q:
             with open(q.bin(name), "w") as f:
                 f.write(text)
             os.chmod(q.bin(name), 0o755)
+        q.control("smtpd-listen", "127.0.0.1:2525")
+        q.control("pop3-listen", "127.0.0.1:1110")
+        q.control("smtps-listen", "127.0.0.1:4465")
         q.start()
         t.ok(wait(lambda: len(q.send_pids()) == 1, 10), "qmail-send runs")
         ids = q.role_ids()
@@ -56,11 +61,11 @@ with Instance(t, name="sd.example.test") as q:
             "nqmail-send.service": "FragmentPath=%s/nqmail-send.service\nActiveState=active\nSubState=running\n"
                                    "MainPID=%d\nJournal=2026-11-29T10:00:00+0000 host qmail-send[1]: status: local 0/10 remote 0/20\n"
                                    % (sd, q.proc.pid),
-            "nqmail-smtpd.service": "FragmentPath=%s/nqmail-smtpd.service\nActiveState=active\nSubState=running\n"
+            "nqmail-smtpd@127.0.0.1:2525.service": "FragmentPath=%s/nqmail-smtpd@.service\nActiveState=active\nSubState=running\n"
                                     "MainPID=%d\nJournal=2026-11-29T10:00:01+0000 host nqmail-smtpd[2]: tcpserver: status: 0/100\n"
                                     % (sd, sleeper.pid),
-            "nqmail-smtpd.socket": "FragmentPath=%s/nqmail-smtpd.socket\nActiveState=active\nSubState=listening\nNConnections=2\n" % sd,
-            "nqmail-pop3.service": "FragmentPath=%s\nActiveState=active\nSubState=running\nMainPID=%d\n" % (other, sleeper.pid),
+            "nqmail-smtpd-accept.socket": "FragmentPath=%s/nqmail-smtpd-accept.socket\nActiveState=active\nSubState=listening\nNConnections=2\n" % sd,
+            "nqmail-pop3@127.0.0.1:1110.service": "FragmentPath=%s\nActiveState=active\nSubState=running\nMainPID=%d\n" % (other, sleeper.pid),
         }
         def write_units():
             for u, text in units.items():
@@ -81,10 +86,10 @@ with Instance(t, name="sd.example.test") as q:
         t.ok(m and 1 <= int(m.group(4)) < 120, "and its uptime", o)
         t.ok("  nqmail-send.service: last log: 2026-11-29T10:00:00+0000 host qmail-send[1]: status: local 0/10 remote 0/20" in o,
              "the last journal line", o)
-        m = re.search(r"^  nqmail-smtpd\.service: pid (\d+), uid (\d+) \((\S+)\)", o, re.M)
+        m = re.search(r"^  nqmail-smtpd@127\.0\.0\.1:2525\.service: pid (\d+), uid (\d+) \((\S+)\)", o, re.M)
         t.ok(m and int(m.group(1)) == sleeper.pid and int(m.group(2)) == pwd.getpwnam(user).pw_uid,
              "the listener's pid and uid", o)
-        t.ok("nqmail-smtpd.socket: active (listening) under systemd, 2 connections now" in o, "the socket and its connections", o)
+        t.ok("nqmail-smtpd-accept.socket: active (listening) under systemd, 2 connections now" in o, "the socket and its connections", o)
         t.ok("nqmail-pop3" not in o, "a unit of another instance is left out", o)
         t.ok("nqmail-smtps" not in o, "a unit systemd has not loaded is left out", o)
 

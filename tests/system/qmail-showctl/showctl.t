@@ -17,7 +17,7 @@ localiphost locals loginsenders maxperip maxrcpt me moreipme morercpthosts morer
 notipme outgoingip outgoingip6 percenthack plusdomain pop3-listen pop3plainloopback pop3s-listen qmqpservers
 queuelifetime rcptcheck rcpthosts servercert.pem smtpauth smtpd-listen smtpgreeting smtproutes
 smtps-listen spfpolicy srs srsdomain srsmaxage submission-listen tcp.smtp tcp.smtp.cdb tcpremotehost timeoutconnect timeoutremote
-timeoutsmtpd tlsdestinations reuseconnections tlsserverciphers virtualdomains""".split()
+timeoutsmtpd tlsdestinations reuseconnections qmqp-listen qmtp-listen tcp.qmqp tcp.qmqp.cdb tcp.qmtp tcp.qmtp.cdb tlsserverciphers virtualdomains""".split()
 
 # Every control file a program reads must be in KNOWN: the names given
 # to the control-file readers in src/, and "control/NAME" strings.

@@ -88,6 +88,7 @@ static const struct node tree[] = {
 	{ "info", 'd', 0700, R_QMAILS }, { "local", 'd', 0700, R_QMAILS },
 	{ "remote", 'd', 0700, R_QMAILS }, { "bounce", 'd', 0700, R_QMAILS },
 	{ QCTL_HOLDDIR, 'd', 0700, R_QMAILS },
+	{ "mtasts", 'd', 0700, R_QMAILR },   /* MTA-STS cache, TLS-RPT counts (src/mail/mtasts.h) */
 	{ "lock/tcpto", 'f', 0644, R_QMAILR }, { "lock/sendmutex", 'f', 0600, R_QMAILS },
 	{ "lock/trigger", 'p', 0622, R_QMAILS }, { QCTL_FIFO, 'p', 0600, R_QMAILS },
 };

@@ -347,3 +347,21 @@ tls *tls_connect_dane(tls_ctx *c, int fd, const char *host, const tls_tlsa *r, s
 	SSL_set_verify(t->ssl, SSL_VERIFY_PEER, 0);
 	return handshake(t, 0, timeout, err);
 }
+
+int tls_peer_check(tls *t, const char *host)
+{
+	X509 *c = SSL_get0_peer_certificate(t->ssl);
+	long v;
+	if (!c) return TLS_PEER_NOCERT;
+	v = SSL_get_verify_result(t->ssl);
+	if (v == X509_V_ERR_CERT_HAS_EXPIRED || v == X509_V_ERR_CERT_NOT_YET_VALID) return TLS_PEER_EXPIRED;
+	if (v != X509_V_OK) {
+		/* with SSL_VERIFY_NONE the chain is still checked; when the
+		 * name was not set for the handshake, a name error cannot be
+		 * the reason */
+		return TLS_PEER_UNTRUSTED;
+	}
+	if (!host || !*host) return TLS_PEER_NAME;
+	if (isaddr(host)) return X509_check_ip_asc(c, host, 0) == 1 ? TLS_PEER_OK : TLS_PEER_NAME;
+	return X509_check_host(c, host, 0, 0, 0) == 1 ? TLS_PEER_OK : TLS_PEER_NAME;
+}

@@ -74,4 +74,13 @@ typedef struct tls_tlsa {
 } tls_tlsa;
 tls *tls_connect_dane(tls_ctx *c, int fd, const char *host, const tls_tlsa *r, size_t n, int timeout, buf *err);
 
+/* Added for MTA-STS (src/mail/mtasts.h): check, after a handshake made
+ * without verification, whether the peer's certificate chains to the
+ * context's trust store and is valid for the name host, without ending
+ * the connection. TLS_PEER_OK, or why not: no certificate, expired (or
+ * not yet valid), not trusted (any other chain error), or valid but for
+ * another name. */
+enum { TLS_PEER_OK, TLS_PEER_NOCERT, TLS_PEER_EXPIRED, TLS_PEER_UNTRUSTED, TLS_PEER_NAME };
+int tls_peer_check(tls *t, const char *host);
+
 #endif

@@ -24,6 +24,7 @@
 #include "mail/dns.h"
 #include "mail/instance.h"
 #include "mail/ipme.h"
+#include "mail/mtasts.h"
 #include "mail/mxplan.h"
 #include "mail/smtpdata.h"
 #include "mail/smtpreply.h"
@@ -376,6 +377,7 @@ struct job {
 	int needutf8;
 	int dane;               /* the address's exchanger has secure TLSA records */
 	dns_tlsalist *tlsa;
+	mtasts_policy sts;      /* the recipient domain's MTA-STS policy (src/mail/mtasts.h) */
 };
 
 static void tlsnote(buf *b)
@@ -394,13 +396,15 @@ static int starttls(struct job *j, smtpext *e, const char *tlsname)
 {
 	buf err = BUF_INIT;
 	unsigned code;
-	int required = j->pol.level == TLS_ENCRYPT || j->pol.level == TLS_VERIFY || j->dane || j->hasauth;
-	int verify = j->pol.level == TLS_VERIFY;
+	int required = j->pol.level == TLS_ENCRYPT || j->pol.level == TLS_VERIFY || j->dane || j->hasauth ||
+	               mtasts_verify(&j->sts, j->dane);
+	int verify = j->pol.level == TLS_VERIFY || mtasts_verify(&j->sts, j->dane);
 
 	if (j->pol.level == TLS_NONE && !j->hasauth) return 0;
 	if (!(e->flags & EHLO_STARTTLS)) {
 		if (!required) return 0;
 		quit();
+		if (mtasts_tls(&j->sts, 0, tlsname, j->dane, partner, st.rfd, 0, &lastwhy) < 0 && !j->hasauth) return 1;
 		return next(j->hasauth ? " but it does not offer STARTTLS, and I send passwords only over TLS. (#4.7.0)\n" :
 		            " but it does not offer STARTTLS, which control/tlsdestinations requires. (#4.7.4)\n", 0), 1;
 	}
@@ -440,6 +444,7 @@ static int starttls(struct job *j, smtpext *e, const char *tlsname)
 	} else
 		conn = tls_connect(tctx, st.rfd, tlsname, verify, (int)timeout, &err);
 	if (!conn) {
+		(void)mtasts_tls(&j->sts, 0, tlsname, j->dane, partner, st.rfd, err.s ? err.s : "?", 0);
 		next(" but the TLS handshake failed: ", 0);
 		if (buf_puts(&lastwhy, err.s ? err.s : "?") < 0 || buf_puts(&lastwhy, ". (#4.7.5)\n") < 0) oom = 1;
 		buf_free(&err);
@@ -482,6 +487,7 @@ static int session(struct job *j, int fd, const mxplan_addr *a, int notls)
 		quit();
 		return next(" but TLS failed before, and it is required. (#4.7.5)\n", 0);
 	}
+	if (mtasts_tls(&j->sts, conn, tlsname, j->dane, partner, fd, 0, &lastwhy) < 0) { quit(); return NEXT; }
 	if (j->hasauth && auth(e, &j->user, &j->pass) < 0) { quit(); return NEXT; }
 	transaction(j);
 	return DONE;   /* not reached: the transaction ends in finish() */
@@ -692,6 +698,9 @@ static void route(struct job *j)
 	if (mxroutes_find(&routes, j->sender, j->host, &j->route, &why) < 0) report('Z', why.s, ". (#4.3.5)\n", 0);
 	if (tlsdest_find(&tlsd, j->route.found ? j->route.relay : 0, j->host, &j->pol, &why) < 0)
 		report('Z', why.s, ". (#4.3.5)\n", 0);
+	/* MTA-STS only tightens j->pol, and not for a relay */
+	if (mtasts_begin(&j->sts, j->host, j->route.found, &j->pol, &why) < 0)
+		report('Z', "Unable to apply MTA-STS: ", why.s ? why.s : "?", ". (#4.3.0)\n");
 	if (j->route.found) {
 		/* the key as the administrator wrote it: a sender, a name or "[address]" */
 		buf key = BUF_INIT;
@@ -729,6 +738,7 @@ static void begin(struct job *j, const char *host, const char *sender, char *con
 
 	wipe(&j->user);
 	wipe(&j->pass);
+	mtasts_free(&j->sts);
 	memset(j, 0, sizeof *j);
 	lastwhy.len = 0;
 	if (n < 1 || !host || !*host || !sender) report('D', "I (qmail-remote) was invoked improperly. (#5.3.5)\n", 0, 0);
@@ -778,6 +788,7 @@ static _Noreturn void deliver(struct job *j, int ready)
 		int fd, tries;
 
 		if (tcpto_skip(&a->ip, time(0))) continue;
+		if (!mtasts_mx(&j->sts, j->plan->hosts[a->host], &lastwhy)) continue;
 		if ((j->pol.level == TLS_DANE || j->pol.level == TLS_DANE_ONLY) && dane(j, a) < 0) continue;
 		for (tries = 0; tries < 2; tries++) {
 			fd = ipaddr_connect(&a->ip, j->plan->port, src, (int)timeoutconnect);

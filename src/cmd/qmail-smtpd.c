@@ -27,8 +27,8 @@
  * before anything goes to qmail-queue, because the results of checking
  * the whole message go in a header field in front of it, and a DMARC
  * reject must leave nothing queued. The spool, with its header block, is
- * where a content filter (a milter) can look at the message and change
- * its header: see "hook" in data(). */
+ * where the milters of control/milters (src/mail/smtpdmilter.c) look at
+ * the message and change its header before it is queued. */
 #include "lib/base64.h"
 #include "lib/err.h"
 #include "lib/lockslot.h"
@@ -44,6 +44,7 @@
 #include "mail/dmarc.h"
 #include "mail/control.h"
 #include "mail/instance.h"
+#include "mail/smtpdmilter.h"
 #include "mail/qqclient.h"
 #include "mail/rcptcheck.h"
 #include "mail/rcpthosts.h"
@@ -94,6 +95,7 @@ static struct {
 	route route;
 	nq_ids ids;
 	int haveids;
+	smilter milter;            /* control/milters */
 } cf;
 
 /* ---- session state ---------------------------------------------------- */
@@ -114,6 +116,7 @@ static struct {
 	int spfpass;               /* SPF said pass for spfdomain */
 	buf spfdomain;             /* the domain SPF checked, for DMARC */
 	spool spool;               /* the message between DATA and qmail-queue */
+	int refused;               /* a milter refused the session: only QUIT */
 } ss;
 
 /* ---- replies ------------------------------------------------------------- */
@@ -125,6 +128,7 @@ static _Noreturn void bye(int code)
 	(void)stream_flush(&io);
 	if (ss.tls) tls_close(ss.tls, 5);
 	rcptclient_close(&ss.rc);
+	smilter_close(&cf.milter);
 	_exit(code);
 }
 
@@ -140,6 +144,12 @@ static void logmsg(const char *a, const char *b, const char *c)
 	err_warn(a, b ? b : "", c ? c : "", " from ", cf.remoteip, (char *)0);
 }
 
+/* The milters' verdicts, changes and failures (src/mail/milter.c). */
+static void milterlog(const char *line)
+{
+	err_warn(line, " from ", cf.remoteip, (char *)0);
+}
+
 /* An error reply: counted, and too many end the session. */
 static void error(const char *s)
 {
@@ -149,6 +159,13 @@ static void error(const char *s)
 		logmsg("too many errors", 0, 0);
 		bye(0);
 	}
+}
+
+/* A refusal a milter chose: a 5xx counts as an error, a 4xx does not. */
+static void refuse(const char *s)
+{
+	if (s[0] == '5') error(s);
+	else reply(s);
 }
 
 static void junk(void)
@@ -248,6 +265,14 @@ static void config(int argc, char **argv)
 	nq_path(&cf.statedir, "state/smtpd");
 	cf.tlsok = access(cf.certfile.s, R_OK) == 0;
 	spool_init(&ss.spool, cf.statedir.s);
+	{
+		buf why = BUF_INIT;
+		if (smilter_load(&cf.milter, cf.statedir.s, milterlog, &why) < 0) {
+			if (why.len) err_warn("control/milters: ", why.s, (char *)0);
+			diecontrol("milters");
+		}
+		buf_free(&why);
+	}
 
 	cf.remoteip = env("TCPREMOTEIP") ? env("TCPREMOTEIP") : "unknown";
 	cf.remotehost = env("TCPREMOTEHOST");
@@ -375,6 +400,7 @@ static void reset(void)
 	ss.spfpass = 0;
 	ss.spfdomain.len = 0;
 	spool_reset(&ss.spool);
+	smilter_reset(&cf.milter);
 }
 
 static int loopback(void)
@@ -399,6 +425,18 @@ static void helo(const char *arg, size_t n, int esmtp)
 	ss.helo = 1;
 	ss.esmtp = esmtp;
 	reset();
+	{
+		struct smilter_tls t = {0, 0, 0};
+		buf no = BUF_INIT;
+		int k;
+		if (ss.tls) {
+			t.version = tls_version(ss.tls);
+			t.cipher = tls_cipher(ss.tls);
+			t.bits = tls_bits(ss.tls);
+		}
+		if ((k = smilter_helo(&cf.milter, ss.heloname.s, &t, &no)) < 0) nomem();
+		if (k) { refuse(no.s); buf_free(&no); return; }
+	}
 	if (!esmtp) { out("250 "); reply(cf.me.s); return; }
 	out("250-"); reply(cf.me.s);
 	reply("250-PIPELINING");
@@ -505,6 +543,7 @@ static void mail(const char *arg, size_t n)
 	if (cf.submission && !ss.authed) { error("530 5.7.0 authentication required"); return; }
 	if (!ss.helo) { error("503 5.5.1 send HELO or EHLO first"); return; }
 	if (ss.mail) { error("503 5.5.1 nested MAIL command"); return; }
+	if (smilter_helorefused(&cf.milter)) { refuse(smilter_helorefused(&cf.milter)); return; }
 	r = smtp_path(arg, n, "FROM:", &p);
 	if (r < 0) nomem();
 	if (r != SP_OK) { error(patherr(r, 1)); goto out; }
@@ -552,6 +591,17 @@ static void mail(const char *arg, size_t n)
 		}
 	}
 	if (!spf(p.addr.s)) goto out;
+	{
+		buf no = BUF_INIT;
+		r = smilter_mail(&cf.milter, p.addr.s, ss.authed ? ss.login.s : 0, &no);
+		if (r < 0) nomem();
+		if (r) {
+			refuse(no.s);
+			buf_free(&no);
+			reset();   /* this sender's results go */
+			goto out;
+		}
+	}
 	ss.badfrom = addrlist_match(&cf.badfrom, p.addr.s, p.addr.len);
 	if (buf_copy(&ss.from, p.addr.s, p.addr.len) < 0) nomem();
 	ss.utf8 = utf8;
@@ -654,7 +704,7 @@ static void rcpt(const char *arg, size_t n)
 {
 	struct smtp_path p = {BUF_INIT, 0, 0};
 	const char *k, *v;
-	size_t kl, vl, pos, at;
+	size_t kl, vl, pos, at, plain;
 	int r;
 
 	if (!ss.mail) { error("503 5.5.1 MAIL first"); return; }
@@ -687,11 +737,18 @@ static void rcpt(const char *arg, size_t n)
 		error("553 5.7.1 sorry, that domain isn't in my list of allowed rcpthosts");
 		goto out;
 	}
+	plain = p.addr.len;    /* as the client gave it, for the milters */
 	if (cf.relayclient && buf_puts(&p.addr, cf.relayclient) < 0) nomem();
 	if (ss.nrcpt >= cf.maxrcpt) { reply("452 4.5.3 too many recipients"); goto out; }
 	if (cf.rcptcheck && mailbox(p.addr.s, p.addr.len) == RC_NO) {
 		error("550 5.1.1 sorry, no mailbox here by that name");
 		goto out;
+	}
+	{
+		buf no = BUF_INIT;
+		r = smilter_rcpt(&cf.milter, p.addr.s, plain, &no);
+		if (r < 0) nomem();
+		if (r) { refuse(no.s); buf_free(&no); goto out; }
 	}
 	if (buf_put(&ss.rcpts, p.addr.s, p.addr.len) < 0 || buf_put0(&ss.rcpts) < 0) nomem();
 	ss.nrcpt++;
@@ -741,6 +798,19 @@ static int toqueue(void *q, const char *p, size_t n)
 	return 0;
 }
 
+/* qmail's reply to an accepted message: the time and qmail-queue's pid. */
+static void accepted(pid_t qp)
+{
+	char num[24];
+	ss.junk = 0;
+	out("250 2.0.0 ok ");
+	fmt_ulong(num, (unsigned long long)time(0));
+	out(num);
+	out(" qp ");
+	fmt_ulong(num, (unsigned long long)qp);
+	reply(num);
+}
+
 static void data(size_t n)
 {
 	struct smtp_data d;
@@ -748,7 +818,6 @@ static void data(size_t n)
 	struct authres_filter af;
 	dkimv dv;
 	buf chunk = BUF_INIT, clean = BUF_INIT, why = BUF_INIT;
-	char num[24];
 	const char *r;
 	pid_t qp;
 	qq q;
@@ -842,18 +911,35 @@ static void data(size_t n)
 		return;
 	}
 
-	/* Hook: here the whole message is in ss.spool (spool_read,
-	 * spool_each, spool_header) and every result is in ss.ar; a content
-	 * filter may refuse it, or add fields in front of it, before our
-	 * Received line, our results and the message go to qmail-queue. */
+	/* Our Received line and our results go in front of the message. The
+	 * milters see it so, and may refuse it, drop it, or change its
+	 * header and envelope (src/mail/smtpdmilter.c). */
 	chunk.len = 0;
 	if (received_line(&chunk, &rv) < 0 || authres_header(&chunk, cf.authservid.s, &ss.ar) < 0 ||
 	    (quarantine && buf_puts(&chunk, DMARC_QFIELD) < 0)) nomem();
-	qq_put(&q, chunk.s, chunk.len);
-	buf_free(&chunk);
-	if (spool_each(&ss.spool, toqueue, &q) != 0) {
-		err_warnerr("unable to read the spooled message", (char *)0);
-		q.failed = 1;
+	{
+		struct smilter_out o = {BUF_INIT, 0, 0};
+		buf no = BUF_INIT;
+		int k = smilter_eom(&cf.milter, &chunk, &ss.spool, qp, &ss.from, &ss.rcpts, &o, &no);
+		if (k < 0) nomem();
+		buf_free(&chunk);
+		if (k) {
+			q.failed = 1;
+			qq_close(&q, &why);
+			reset();
+			if (no.len) refuse(no.s);
+			else accepted(qp);    /* discarded */
+			buf_free(&no);
+			buf_free(&why);
+			return;
+		}
+		qq_put(&q, o.front.s, o.front.len);
+		buf_free(&o.front);
+		if ((o.rest || o.body ? smilter_tail(o.body ? o.body : &ss.spool, o.rest, toqueue, &q)
+		                      : spool_each(&ss.spool, toqueue, &q)) != 0) {
+			err_warnerr("unable to read the spooled message", (char *)0);
+			q.failed = 1;
+		}
 	}
 	qq_from(&q, ss.from.s);
 	{
@@ -868,13 +954,7 @@ static void data(size_t n)
 	else {
 		if (ss.authed && ratecheck(1) < 0)
 			err_warnerr("unable to count the message in ", cf.statedir.s, (char *)0);
-		ss.junk = 0;
-		out("250 2.0.0 ok ");
-		fmt_ulong(num, (unsigned long long)time(0));
-		out(num);
-		out(" qp ");
-		fmt_ulong(num, (unsigned long long)qp);
-		reply(num);
+		accepted(qp);
 	}
 	buf_free(&why);
 }
@@ -1015,9 +1095,25 @@ int main(int argc, char **argv)
 	perip();
 	greetdelay();
 	if (cf.smtps) starttls();
-	out("220 ");
-	out(cf.greeting.s);
-	reply(" ESMTP");
+	{
+		/* The milters hear of the client before it hears from us. */
+		struct smilter_client c = {cf.me.s, cf.remoteip, cf.remotehost, env("TCPREMOTEPORT"), cf.localip};
+		buf no = BUF_INIT;
+		int k = smilter_connect(&cf.milter, &c, &no);
+		if (k < 0) nomem();
+		if (k) {
+			/* 554: only QUIT from now on (RFC 5321 3.1); 421: goodbye */
+			reply(no.s);
+			if (no.s[0] == '4') bye(0);
+			ss.refused = 1;
+		}
+		buf_free(&no);
+	}
+	if (!ss.refused) {
+		out("220 ");
+		out(cf.greeting.s);
+		reply(" ESMTP");
+	}
 
 	for (;;) {
 		enum smtp_verb v;
@@ -1036,6 +1132,10 @@ int main(int argc, char **argv)
 		if (line.len && line.s[line.len - 1] == '\r') buf_trunc(&line, line.len - 1);
 		if (memchr(line.s, 0, line.len)) { error("500 5.5.2 NUL byte in command"); continue; }
 		v = smtp_verb(line.s, line.len, &arg);
+		if (ss.refused && v != SV_QUIT) {
+			error("503 5.5.1 this session was refused; only QUIT is accepted");
+			continue;
+		}
 		switch (v) {
 		case SV_HELO: helo(line.s + arg, line.len - arg, 0); break;
 		case SV_EHLO: helo(line.s + arg, line.len - arg, 1); break;

@@ -13,7 +13,7 @@ t = Tap()
 KNOWN = """aliases authratelimit authsenders authservid badmailfrom badrcptto bouncefrom bouncehost
 concurrencyincoming concurrencylocal concurrencyremote databytes defaultdelivery defaultdomain
 defaulthost dkim dkimverify dmarcpolicy dnsservers doublebouncehost doublebounceto envnoathost greetdelay helohost idhost
-localiphost locals loginsenders maxperip maxrcpt me moreipme morercpthosts morercpthosts.cdb mtasts mtastscafile
+localiphost locals loginsenders maxperip maxrcpt me milters moreipme morercpthosts morercpthosts.cdb mtasts mtastscafile
 notipme outgoingip outgoingip6 percenthack plusdomain pop3-listen pop3plainloopback pop3s-listen qmqpservers
 queuelifetime rcptcheck rcpthosts servercert.pem smtpauth smtpd-listen smtpgreeting smtproutes
 smtps-listen spfpolicy srs srsdomain srsmaxage submission-listen tcp.smtp tcp.smtp.cdb tcpremotehost timeoutconnect timeoutremote

@@ -34,6 +34,7 @@ PKGS="$PKGS dovecot-core dovecot-lmtpd"   # qmail-lmtp delivers to a private Dov
 PKGS="$PKGS dpkg-dev binutils mmdebstrap lintian"   # make deb (scripts/mkdeb.sh) and its chroot test (scripts/debchroot.sh, tests/system/deb/install.t)
 PKGS="$PKGS libcurl4-openssl-dev"   # MTA-STS policy fetch over HTTPS (src/mail/mtastsfetch.c)
 PKGS="$PKGS opendkim"   # a real milter for qmail-smtpd's milter client (tests/system/milter/opendkim.t)
+PKGS="$PKGS postsrsd"   # an independent SRS implementation our SRS addresses are checked against (tests/system/srs/postsrsd.t)
 
 installed() {
 	case $(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) in

@@ -6,13 +6,31 @@ void smtpdata_init(smtpdata *d)
 	d->start = 1;
 	d->cr = 0;
 	d->inheader = 1;
-	d->hdr8 = d->body8 = 0;
+	d->hdr8 = d->body8 = d->hdrbad = d->u8need = 0;
 	d->out = 0;
+}
+
+/* One header byte through the UTF-8 check (RFC 3629: no overlong
+ * two-byte leads, nothing past U+10FFFF). Whether a message with 8-bit
+ * header bytes needs SMTPUTF8 (RFC 6532) or is legacy 8-bit text. */
+static void u8step(smtpdata *d, unsigned char c)
+{
+	if (d->u8need) {
+		if ((c & 0xC0) == 0x80) { d->u8need--; return; }
+		d->hdrbad = 1;
+		d->u8need = 0;
+	}
+	if (c < 0x80) return;
+	if (c >= 0xC2 && c <= 0xDF) d->u8need = 1;
+	else if ((c & 0xF0) == 0xE0) d->u8need = 2;
+	else if (c >= 0xF0 && c <= 0xF4) d->u8need = 3;
+	else d->hdrbad = 1;
 }
 
 /* A line ends: CRLF out, and an empty line ends the header. */
 static int eol(smtpdata *d, buf *out)
 {
+	if (d->u8need) { d->hdrbad = 1; d->u8need = 0; }
 	if (d->start) d->inheader = 0;
 	d->start = 1;
 	d->out += 2;
@@ -42,6 +60,7 @@ int smtpdata_put(smtpdata *d, const char *p, size_t n, buf *out)
 		{
 			size_t j = i;
 			while (j < n && p[j] != '\r' && p[j] != '\n') {
+				if (d->inheader && (d->u8need || (unsigned char)p[j] >= 0x80)) u8step(d, (unsigned char)p[j]);
 				if ((unsigned char)p[j] >= 0x80) {
 					d->body8 = 1;
 					if (d->inheader) d->hdr8 = 1;

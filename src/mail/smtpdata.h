@@ -24,6 +24,8 @@ typedef struct smtpdata {
 	int cr;               /* a CR is pending */
 	int inheader;
 	int hdr8, body8;      /* 8-bit bytes seen in the header, anywhere */
+	int hdrbad;           /* the header's 8-bit bytes are not all UTF-8 */
+	int u8need;           /* continuation bytes the current UTF-8 sequence lacks */
 	unsigned long long out;   /* bytes produced so far */
 } smtpdata;
 

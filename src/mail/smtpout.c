@@ -509,6 +509,13 @@ static void transaction(struct job *j)
 		report('D', "Sorry, the message has non-ASCII addresses and ", partner,
 		       " does not support SMTPUTF8. (#5.6.7)\n");
 	}
+	/* UTF-8 header fields (RFC 6532) need SMTPUTF8 too (RFC 6531 3.2);
+	 * 8-bit bytes that are not UTF-8 are legacy text, sent as before */
+	if (scan.hdr8 && !scan.hdrbad && !(e->flags & EHLO_SMTPUTF8)) {
+		quit();
+		report('D', "Sorry, the message has UTF-8 header fields and ", partner,
+		       " does not support SMTPUTF8. (#5.6.7)\n");
+	}
 	if ((e->flags & EHLO_SIZE) && e->size && scan.out > e->size) {
 		char lim[24];
 		fmt_ulong(lim, e->size);

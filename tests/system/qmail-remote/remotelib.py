@@ -77,6 +77,8 @@ class Sink:
         self.tls_fail = tls_fail    # answer STARTTLS, then talk garbage instead of TLS
         self.auth = auth            # (user, password) accepted; AUTH offered after TLS
         self.auth_mechs = auth_mechs
+        self.auth_also = []         # more (user, password) pairs accepted
+        self.tls_setup = None       # function(server SSLContext) called before each handshake
         self.delay_mail = delay_mail
         self.messages = []
         self.sessions = []
@@ -215,6 +217,8 @@ class Sink:
                 io.send("220 go ahead\r\n")
                 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
                 ctx.load_cert_chain(self.cert)
+                if self.tls_setup:
+                    self.tls_setup(ctx)
                 io.starttls(ctx)
                 s.tls = True
             elif verb == "AUTH" and self.auth:
@@ -232,7 +236,7 @@ class Sink:
                     io.send("334 UGFzc3dvcmQ6\r\n")
                     pw = base64.b64decode(io.line()).decode()
                 s.auth = (user, pw)
-                if (user, pw) == tuple(self.auth):
+                if (user, pw) == tuple(self.auth) or (user, pw) in self.auth_also:
                     io.send("235 ok\r\n")
                 else:
                     io.send("535 5.7.8 bad credentials\r\n")

@@ -39,7 +39,7 @@
 #define CHUNK 16384
 
 static stream io;
-static pop3box box;
+static pop3box box = POP3BOX_INIT;
 static unsigned long last;    /* highest message retrieved (LAST) */
 
 /* ---- talking ------------------------------------------------------------- */

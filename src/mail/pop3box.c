@@ -10,9 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define SUBDIR_LEN 4   /* "new/" and "cur/" */
+#define MISSING 2      /* pop3entry.deleted: deleted, and not where the list says */
 
 static int subdir(const pop3box *b, const char *name)
 {
@@ -119,6 +121,9 @@ int pop3box_open(pop3box *b, const char *path)
 	const int dflags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
 	size_t i, k;
 
+	/* Each descriptor is -1 until opened, so that a failure half-way
+	 * closes only what this call opened (a zeroed box says 0). */
+	b->newd = b->curd = -1;
 	b->dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (b->dir < 0) return -1;
 	b->newd = openat(b->dir, "new", dflags);
@@ -157,6 +162,11 @@ void pop3box_close(pop3box *b)
 	free(b->m);
 	b->m = 0;
 	b->n = b->cap = 0;
+	buf_free(&b->cur.names);
+	free(b->cur.at);
+	b->cur.at = 0;
+	b->cur.n = b->cur.cap = 0;
+	b->cur.read = 0;
 }
 
 const char *pop3box_name(const pop3box *b, size_t i) { return b->names.s + b->m[i].name; }
@@ -193,17 +203,136 @@ void pop3box_uidl(const pop3box *b, size_t i, char out[POP3_UIDL_MAX + 1])
 	out[32] = 0;
 }
 
+/* ---- the index of cur/ ------------------------------------------------- */
+
+#define SETTLE 2   /* seconds after which cur/'s mtime has surely moved on */
+
+/* The base name of name: up to ':' or the end. */
+static size_t baselen(const char *name) { return strcspn(name, ":"); }
+
+static int curcmp(const void *x, const void *y, void *arg)
+{
+	const char *s = arg;
+	const char *a = s + *(const size_t *)x, *b = s + *(const size_t *)y;
+	size_t la = baselen(a), lb = baselen(b);
+	int k = memcmp(a, b, la < lb ? la : lb);
+
+	if (k) return k;
+	if (la != lb) return la < lb ? -1 : 1;
+	return strcmp(a, b);
+}
+
+/* Read cur/ into b->cur; st is cur/'s stat taken just before. */
+static int curread(pop3box *b, const struct stat *st)
+{
+	pop3cur *c = &b->cur;
+	struct timespec now;
+	struct dirent *e;
+	DIR *d;
+	int r = 0;
+
+	c->read = 0;
+	c->n = 0;
+	buf_trunc(&c->names, 0);
+	d = opendir_at(b->curd);
+	if (!d) return -1;
+	for (;;) {
+		size_t off = c->names.len;
+		errno = 0;
+		e = readdir(d);
+		if (!e) { if (errno) r = -1; break; }
+		if (e->d_name[0] == '.') continue;
+		if (c->n == c->cap) {
+			size_t k = c->cap ? c->cap * 2 : 256;
+			size_t *a;
+			if (k > SIZE_MAX / sizeof *a) { errno = ENOMEM; r = -1; break; }
+			a = realloc(c->at, k * sizeof *a);
+			if (!a) { r = -1; break; }
+			c->at = a;
+			c->cap = k;
+		}
+		if (buf_puts(&c->names, e->d_name) < 0 || buf_put0(&c->names) < 0) { r = -1; break; }
+		c->at[c->n++] = off;
+	}
+	if (r < 0) { int k = errno; closedir(d); errno = k; return -1; }
+	closedir(d);
+	if (c->n > 1) qsort_r(c->at, c->n, sizeof *c->at, curcmp, c->names.s);
+	c->mtime = st->st_mtim;
+	/* A change within the same clock tick as the one that set mtime
+	 * leaves mtime as it is: trust it only once it is old enough. */
+	c->settled = clock_gettime(CLOCK_REALTIME, &now) == 0 && now.tv_sec - st->st_mtim.tv_sec >= SETTLE;
+	c->read = 1;
+	c->reads++;
+	return 0;
+}
+
+/* The name in the index of cur/ whose base name is base, or 0. */
+static const char *cursearch(const pop3box *b, const char *base, size_t bl)
+{
+	const pop3cur *c = &b->cur;
+	size_t lo = 0, hi = c->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const char *name = c->names.s + c->at[mid];
+		size_t nl = baselen(name);
+		int k = memcmp(name, base, nl < bl ? nl : bl);
+		if (!k && nl != bl) k = nl < bl ? -1 : 1;
+		if (k < 0) lo = mid + 1;
+		else if (k > 0) hi = mid;
+		else return name;
+	}
+	return 0;
+}
+
+/* How curfind may trust the index of cur/ for a name it does not hold. */
+enum { CUR_CHECK, CUR_TRUST };
+
+/* Find the message with base name base in cur/: 1 and its name in
+ * *name (valid until the next call), 0 not there, -1 error. A name
+ * found is always checked to be there still, and cur/ is read again
+ * when it is not. For a base name the index lacks, CUR_TRUST believes
+ * it (the caller read cur/ after the message went missing); CUR_CHECK
+ * reads cur/ again when it changed since (its mtime), or changed too
+ * recently for its mtime to show a later change. */
+static int curfind(pop3box *b, const char *base, size_t bl, int how, const char **name)
+{
+	struct stat st;
+	int pass;
+
+	for (pass = 0; pass < 2; pass++) {
+		int fresh = 0;
+		if (pass || !b->cur.read || how == CUR_CHECK) {
+			if (fstat(b->curd, &st) < 0) return -1;
+			if (pass || !b->cur.read || st.st_mtim.tv_sec != b->cur.mtime.tv_sec ||
+			    st.st_mtim.tv_nsec != b->cur.mtime.tv_nsec) {
+				if (curread(b, &st) < 0) return -1;
+				fresh = 1;
+			}
+		}
+		*name = cursearch(b, base, bl);
+		if (*name) {
+			if (fstatat(b->curd, *name, &st, AT_SYMLINK_NOFOLLOW) == 0) return 1;
+			if (errno != ENOENT) return -1;
+			/* it moved on since the index was read */
+		} else if (fresh || how == CUR_TRUST || b->cur.settled) {
+			return 0;
+		}
+	}
+	return 0;
+}
+
 /* Message i is no longer where the list says: find it by its base name
  * in new/ or cur/, and remember where. 0 found, -1 gone (ENOENT). */
-static int relocate(pop3box *b, size_t i)
+static int relocate(pop3box *b, size_t i, int how)
 {
 	pop3entry *m = &b->m[i];
 	size_t bl = m->baselen;
+	off_t size = m->size;
+	const char *name;
 	char *base;
 	struct stat st;
-	struct dirent *e;
-	DIR *d;
-	int found = 0;
+	int found = 0, k;
 
 	base = malloc(bl + 1);
 	if (!base) return -1;
@@ -212,14 +341,13 @@ static int relocate(pop3box *b, size_t i)
 	if (fstatat(b->newd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
 		if (add(b, "new", base, st.st_size) < 0) { free(base); return -1; }
 		found = 1;
-	} else if ((d = opendir_at(b->curd))) {
-		while ((e = readdir(d))) {
-			if (strncmp(e->d_name, base, bl) || (e->d_name[bl] && e->d_name[bl] != ':')) continue;
-			if (add(b, "cur", e->d_name, m->size) < 0) { closedir(d); free(base); return -1; }
+	} else {
+		k = curfind(b, base, bl, how, &name);
+		if (k < 0) { free(base); return -1; }
+		if (k > 0) {
+			if (add(b, "cur", name, size) < 0) { free(base); return -1; }
 			found = 1;
-			break;
 		}
-		closedir(d);
 	}
 	free(base);
 	if (!found) { errno = ENOENT; return -1; }
@@ -240,7 +368,7 @@ int pop3box_openmsg(pop3box *b, size_t i)
 		/* O_NONBLOCK: a FIFO put in a message's place must not hang us */
 		fd = openat(subdir(b, name), name + SUBDIR_LEN, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 		if (fd >= 0 || errno != ENOENT) break;
-		if (tries == 0 && relocate(b, i) < 0) return -1;
+		if (tries == 0 && relocate(b, i, CUR_CHECK) < 0) return -1;
 	}
 	if (fd < 0) {
 		if (errno == ELOOP) errno = EINVAL;
@@ -253,21 +381,18 @@ int pop3box_openmsg(pop3box *b, size_t i)
 
 size_t pop3box_commit(pop3box *b)
 {
-	size_t i, failed = 0;
+	size_t i, failed = 0, missing = 0;
 	buf to = BUF_INIT;
+	struct stat st;
 	int changed = 0;
 
+	/* 1. Each message where the list says it is. */
 	for (i = 0; i < b->n; i++) {
 		pop3entry *m = &b->m[i];
 		const char *name = pop3box_name(b, i);
 		if (m->deleted) {
 			if (unlinkat(subdir(b, name), name + SUBDIR_LEN, 0) == 0) { changed = 1; continue; }
-			if (errno == ENOENT) {
-				/* moved by another session, or already deleted by it */
-				if (relocate(b, i) < 0) { if (errno != ENOENT) failed++; continue; }
-				name = pop3box_name(b, i);
-				if (unlinkat(subdir(b, name), name + SUBDIR_LEN, 0) == 0 || errno == ENOENT) { changed = 1; continue; }
-			}
+			if (errno == ENOENT) { m->deleted = MISSING; missing++; continue; }
 			failed++;
 		} else if (name[0] == 'n') {
 			/* Best effort, as in qmail-pop3d: a message left in new/ is
@@ -277,6 +402,32 @@ size_t pop3box_commit(pop3box *b)
 		}
 	}
 	buf_free(&to);
+
+	/* 2. Deleted messages that were not there: another session moved
+	 * them to cur/ (or gave them flags), or deleted them. One reading of
+	 * cur/, made after all of them went missing, finds each one that
+	 * still exists, however many there are; our own unlinks meanwhile
+	 * change cur/ but cannot bring a message back. */
+	if (missing && (fstat(b->curd, &st) < 0 || curread(b, &st) < 0)) {
+		failed += missing;
+	} else if (missing) {
+		for (i = 0; i < b->n; i++) {
+			int tries;
+			if (b->m[i].deleted != MISSING) continue;
+			for (tries = 0; tries < 3; tries++) {
+				const char *name;
+				if (relocate(b, i, CUR_TRUST) < 0) {
+					if (errno == ENOENT) tries = -1;     /* deleted by the other session */
+					break;
+				}
+				name = pop3box_name(b, i);
+				if (unlinkat(subdir(b, name), name + SUBDIR_LEN, 0) == 0) { tries = -1; changed = 1; break; }
+				if (errno != ENOENT) break;
+				/* renamed again under our feet: look once more */
+			}
+			if (tries >= 0) failed++;
+		}
+	}
 	if (changed) {
 		(void)fsync(b->newd);
 		(void)fsync(b->curd);

@@ -18,7 +18,10 @@
  * - a message seen in both new/ and cur/ while the directories were read
  *   (another session moved it in between) is listed once;
  * - a message that is no longer where the list says is looked for by its
- *   base name before it is declared gone;
+ *   base name before it is declared gone: in new/ by name, in cur/
+ *   through an index of cur/ read once and read again only when cur/
+ *   changed (its mtime), so that a session whose messages another one
+ *   moved or deleted does not read all of cur/ for each of them;
  * - at QUIT (pop3box_commit) deleted messages are unlinked wherever they
  *   are now, and the others move from new/ to cur/ with ":2," appended,
  *   as qmail-pop3d does. Nothing is deleted or moved before QUIT. */
@@ -26,6 +29,7 @@
 #define NQ_POP3BOX_H
 #include <stddef.h>
 #include <sys/types.h>
+#include <time.h>
 #include "lib/buf.h"
 
 #define POP3_UIDL_MAX 70       /* RFC 1939: at most 70 characters */
@@ -34,21 +38,34 @@ typedef struct pop3entry {
 	size_t name;           /* offset in names: "new/BASE" or "cur/BASE:2,..." */
 	size_t baselen;        /* length of BASE */
 	off_t size;
-	int deleted;
+	int deleted;            /* DELE: 1 (pop3box_commit uses 2 for "not where listed") */
 } pop3entry;
+
+/* cur/ as last read, for finding moved messages by base name. */
+typedef struct pop3cur {
+	buf names;             /* NUL-terminated file names */
+	size_t *at;            /* offsets in names, sorted by base name */
+	size_t n, cap;
+	struct timespec mtime; /* cur/'s mtime just before it was read */
+	int read;              /* the index holds cur/ as of mtime */
+	int settled;           /* and mtime was 2 s old then: a later change shows in mtime */
+	unsigned long reads;   /* how many times cur/ was read (for the tests) */
+} pop3cur;
 
 typedef struct pop3box {
 	int dir, newd, curd;   /* the Maildir and its new/ and cur/ */
 	buf names;
 	pop3entry *m;
 	size_t n, cap;
+	pop3cur cur;
 } pop3box;
 
-#define POP3BOX_INIT {-1, -1, -1, BUF_INIT, 0, 0, 0}
+#define POP3BOX_INIT {-1, -1, -1, BUF_INIT, 0, 0, 0, {BUF_INIT, 0, 0, 0, {0, 0}, 0, 0, 0}}
 
 /* Open the Maildir at path (relative to the working directory) and list
  * the messages. 0 ok, -1 error (errno; ENOENT or ENOTDIR: no such
- * Maildir, or no new/ or cur/ in it). */
+ * Maildir, or no new/ or cur/ in it). b is POP3BOX_INIT or all zeros;
+ * a failure closes only what the call opened. */
 int pop3box_open(pop3box *b, const char *path);
 void pop3box_close(pop3box *b);
 

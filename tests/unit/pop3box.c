@@ -4,8 +4,10 @@
  * session runs, and QUIT's deletions and moves. */
 #include "mail/pop3box.h"
 #include "tap.h"
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -102,11 +104,68 @@ int main(void)
 	pop3box_close(&b);
 	ok(exists("secret"), "the file outside was never touched");
 
+	/* Another session moved a big Maildir's messages to cur/ (a reader
+	 * giving each the S flag) and deleted every third; this session
+	 * deletes all of them at QUIT. Each missing message is found by one
+	 * reading of cur/, not one per message: this stays fast. */
+	{
+		enum { N = 4000 };
+		char p[64], q[64];
+		int i, left = 0;
+		unsigned long reads;
+		DIR *d;
+
+		mkdir("big", 0700);
+		mkdir("big/new", 0700);
+		mkdir("big/cur", 0700);
+		for (i = 0; i < N; i++) {
+			snprintf(p, sizeof p, "big/new/%d.M%d.host", 1000000000 + i, i);
+			put(p, "m");
+		}
+		ok(pop3box_open(&b, "big") == 0 && b.n == N, "a Maildir of 4000");
+		for (i = 0; i < N; i++) {
+			snprintf(p, sizeof p, "big/new/%d.M%d.host", 1000000000 + i, i);
+			snprintf(q, sizeof q, "big/cur/%d.M%d.host:2,S", 1000000000 + i, i);
+			if (i % 3 == 0) unlink(p);
+			else rename(p, q);
+		}
+		reads = b.cur.reads;
+		for (i = 1; i < N; i++) {
+			int k;
+			if (i % 3 == 0) continue;
+			k = pop3box_openmsg(&b, (size_t)i);
+			if (k < 0) break;
+			close(k);
+		}
+		ok(i == N && b.cur.reads - reads == 1, "RETR of each moved message: found, with one reading of cur/");
+		for (i = 0; i < N; i++) b.m[i].deleted = 1;
+		reads = b.cur.reads;
+		ok(pop3box_commit(&b) == 0, "QUIT deleting all, moved or deleted by another session: no failure");
+		ok(b.cur.reads - reads == 1, "cur/ was read once, not once per missing message");
+		pop3box_close(&b);
+		if ((d = opendir("big/cur"))) {
+			struct dirent *e;
+			while ((e = readdir(d))) if (e->d_name[0] != '.') left++;
+			closedir(d);
+		}
+		ok(left == 0, "every one is gone");
+	}
+
 	fd = open("plain", O_WRONLY | O_CREAT, 0600);
 	close(fd);
 	errno = 0;
 	ok(pop3box_open(&b, "plain") < 0 && errno == ENOTDIR, "a file is no Maildir: ENOTDIR");
 	ok(pop3box_open(&b, "nothere") < 0 && errno == ENOENT, "no Maildir: ENOENT");
+
+	/* A box that is all zeros (a static one, as in qmail-pop3d) whose
+	 * open fails half-way must not close descriptor 0 on its way out. */
+	{
+		static pop3box z;
+		mkdir("nonew", 0700);
+		mkdir("nonew/cur", 0700);
+		ok(pop3box_open(&z, "nonew") < 0 && errno == ENOENT, "no new/: ENOENT");
+		ok(fcntl(0, F_GETFD) >= 0, "and descriptor 0 is still open");
+	}
 	if (chdir("/tmp") == 0) {
 		char cmd[64] = "rm -rf ";
 		memcpy(cmd + 7, tmpl, sizeof tmpl);

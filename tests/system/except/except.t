@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 # except: the program's 0 becomes 100, 111 stays 111, anything else
 # becomes 0 (also a program that cannot be run); a crash is 111.
-# (Its use in a .qmail file, behind condredirect, is in
-# tests/system/condredirect/.)
+# (Its use directly in .qmail files is in dotqmail.t here; behind
+# condredirect, in tests/system/condredirect/.)
 # smoke
 import os, sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "helpers"))

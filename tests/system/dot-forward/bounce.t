@@ -1,0 +1,51 @@
+#!/usr/bin/env python3
+# dot-forward failing permanently inside a real delivery (a root
+# instance, a real user whose .qmail files run dot-forward on a
+# sendmail-style file): the message bounces to its sender, and the bounce
+# in the sender's Maildir carries dot-forward's message. Two permanent
+# failures: a "|program" of the .forward file that exits 100 (its own
+# words on stderr reach the bounce too), and qmail-queue refusing the
+# forwarded copy permanently (a stand-in qmail-queue through QMAILQUEUE
+# that exits 31). The next line of the .qmail file is not reached.
+import os, sys
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "helpers"))
+from helperlib import Tap, Box, IS_ROOT
+
+t = Tap()
+if not IS_ROOT:
+    t.skip("dot-forward bounces through qmail-local", "needs root to create test users")
+    t.done()
+
+with Box(t, "dfb") as b:
+    u = b.u
+    u.maildirmake("Back")
+    u.maildirmake("One")
+    b.dotqmail("back", "./Back/\n")
+    b.dotqmail("one", "./One/\n")
+    qq = u.write("qq31", "#!/bin/sh\ncat >/dev/null\nexit 31\n", 0o755)
+    u.write("forward-prog", "# a program that refuses the message\n\"|echo dfb-said-no >&2; exit 100\"\n")
+    u.write("forward-addr", "# forward elsewhere\n%s\n" % b.addr("one"))
+    b.dotqmail("prog", "| dot-forward forward-prog\n./Maildir/\n")
+    b.dotqmail("refused", "| QMAILQUEUE=%s dot-forward forward-addr\n./Maildir/\n" % qq)
+    b.start()
+    back = b.addr("back")
+
+    for ext, token, texts, what in (
+            ("prog", b"dfb-token-1", ["dfb-said-no/dot-forward: program echo dfb-said-no >&2; exit 100 exited 100"],
+             "the program's words, then dot-forward's (qmail-local joins lines with '/')"),
+            ("refused", b"dfb-token-2", ["dot-forward: unable to forward the message: mail server permanently rejected message (#5.3.0)"],
+             "dot-forward's report of qmail-queue's permanent refusal")):
+        t.ok(b.deliver(b"Subject: s\n\n" + token + b"\n", [b.addr(ext)], sender=back),
+             "message to user-%s done" % ext, b.q.logtext())
+        got = [x for x in b.maildir(rel="Back") if token in x]
+        t.eq(len(got), 1, "%s: one bounce in the sender's Maildir" % ext, b.q.logtext())
+        if got:
+            m = got[0]
+            t.ok(m.startswith(b"Return-Path: <>\n") and b"\nSubject: failure notice\n" in m,
+                 "%s: it is a bounce" % ext, m[:400])
+            t.ok(all(("<%s>:\n%s" % (b.addr(ext), x)).encode() in m for x in texts),
+                 "%s: the bounce carries %s" % (ext, what), m[:2000])
+            t.ok(b"This is a permanent error" in m, "%s: as a permanent error" % ext, m[:2000])
+        t.ok(not any(token in x for x in b.maildir() + b.maildir(rel="One")),
+             "%s: nothing forwarded, ./Maildir/ not reached" % ext)
+t.done()

@@ -396,6 +396,18 @@ class Dns:
                 return
 
     def start(self):
+        # The port was free when chosen; another test may take it (UDP or
+        # TCP) before dnsmasq binds it: then again on another port.
+        for attempt in range(10):
+            try:
+                return self._start()
+            except RuntimeError as e:
+                if "Address already in use" not in str(e) or attempt == 9:
+                    raise
+                self.port = free_port()
+                self.args = [a if not a.startswith("--port=") else "--port=%d" % self.port for a in self.args]
+
+    def _start(self):
         self.proc = subprocess.Popen(self.args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         # ready when it answers
         end = time.time() + 10
@@ -476,11 +488,20 @@ def make_cert(d, name, dns, ca="ca", days=30, self_signed=False):
 
 
 def free_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+    """A port of 127.0.0.1 free for both UDP and TCP (dnsmasq takes both)."""
+    while True:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("127.0.0.1", 0))
+        p = s.getsockname()[1]
+        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            t.bind(("127.0.0.1", p))
+            return p
+        except OSError:
+            continue
+        finally:
+            t.close()
+            s.close()
 
 
 def free_tcp_port(host="127.0.0.1"):

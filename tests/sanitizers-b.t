@@ -1,3 +1,3 @@
 #!/bin/sh
-# Half "b" of the sanitizer runs: see tests/sanitizers.sh.
+# Quarter "b" of the sanitizer runs: see tests/sanitizers.sh.
 exec sh "$(dirname "$0")/sanitizers.sh" b

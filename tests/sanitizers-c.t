@@ -1,0 +1,3 @@
+#!/bin/sh
+# Quarter "c" of the sanitizer runs: see tests/sanitizers.sh.
+exec sh "$(dirname "$0")/sanitizers.sh" c

@@ -35,8 +35,13 @@ destination, (f) one message to R recipients at 10 domains. A list
 half remote (at the same sink). POP3
 (bench/pop3.py), qmail-popup/qmail-pop3d against a private Dovecot:
 (p) 10 parallel clients RETR 10 000 messages, (l) login and LIST of 20 000.
-The parts can be run alone: --only local, smtp, remote, list, pop3 (with or
-without an MTA: --only smtp,nqmail).
+DKIM (bench/dkim.py), with one RSA-2048 key for both, Postfix using
+OpenDKIM as its milter, key records from a dnsmasq on loopback: (g) N
+messages relayed to the sink without and with signing, (v) N signed
+messages received over SMTP without and with verification; CPU per
+message each way, and the difference.
+The parts can be run alone: --only local, smtp, remote, list, pop3, dkim
+(with or without an MTA: --only smtp,nqmail).
 
 Both MTAs deliver as the same bench user into the same Maildir layout:
 workload (a) to nqbench@bench.test (a real local user, home_mailbox
@@ -57,7 +62,7 @@ from common import DOMAIN, VDOMAIN, USER, USER_RE, SENDER, SESSIONS, TOP, fail, 
 from measure import Accounting, Profile, Trace
 from mtas import Postfix, Nqmail
 from smtp import Smtp, WARM
-import maillist, pop3, remote
+import dkim, maillist, pop3, remote
 
 
 class Bench:
@@ -81,6 +86,7 @@ class Bench:
         self.notes = []
         self.running = []           # strace or perf processes to stop if interrupted
         self.remote = None          # the remote part's SMTP sink, shared by both MTAs
+        self.dkim = None            # the DKIM part's key, dnsmasq and capture server
 
     # set-up ---------------------------------------------------------------
     def make_user(self):
@@ -188,7 +194,11 @@ class Bench:
             maillist.MailList(self).run(mta)
         if "pop3" in self.args.parts:
             pop3.Pop3(self).run(mta)
-        if set(self.args.parts) & {"local", "smtp", "remote", "list"}:     # the MTA itself ran
+        if "dkim" in self.args.parts:
+            if self.dkim is None:
+                self.dkim = dkim.Dkim(self)
+            self.dkim.run(mta)
+        if set(self.args.parts) & {"local", "smtp", "remote", "list", "dkim"}:   # the MTA itself ran
             self.results[mta.name]["problems"] = mta.problems()
         self.check_user()
 
@@ -477,6 +487,8 @@ class Bench:
             maillist.rows(row, rate, a)
         if "pop3" in a.parts:
             pop3.rows(row, rate, a)
+        if "dkim" in a.parts:
+            dkim.rows(row, a)
 
         w = max(len(r[0]) for r in rows)
         out = ["", "%-*s %10s %10s %8s" % (w, "figure", "nqmail", "Postfix", "nq/pf"),
@@ -487,7 +499,9 @@ class Bench:
         out.append("(d) disk: %.0f fsyncs/s (new 4 KB file, fsync), %.0f/s with the directory "
                    "fsynced too; file system %s" % fsync)
         out.append("CPU accounting: " + self.acct.describe())
-        for k, w in (("a", "(a)"), ("s", "(s)"), ("e", "(e)"), ("r", "(r)"), ("L", "(L)")):
+        for k, w in (("a", "(a)"), ("s", "(s)"), ("e", "(e)"), ("r", "(r)"), ("L", "(L)"),
+                     ("g_off", "(g) without signing"), ("g_on", "(g) with signing"),
+                     ("v_off", "(v) without verification"), ("v_on", "(v) verifying")):
             busy = max([R.get(m, {}).get(k + "_other_pct", 0) for m in R] or [0])
             if busy > 10:
                 out.append("WARNING: other work used %.0f%% of the machine's CPU during %s: the "
@@ -541,7 +555,9 @@ class Bench:
             "run:     %s, parts: %s; %d messages (%d sendmail loops; %d SMTP sessions), "
             "%d recipients, %d traced"
             % (time.strftime("%Y-%m-%d %H:%M:%S %Z"), " ".join(self.args.parts), self.args.messages,
-               self.args.loops, SESSIONS, self.args.recipients, self.args.sample)])
+               self.args.loops, SESSIONS, self.args.recipients, self.args.sample)
+            + (", %d DKIM messages each way" % self.args.dkim_messages
+               if "dkim" in self.args.parts else "")])
 
     def syscall_table(self):
         """The most frequent system calls per message, side by side; for
@@ -606,6 +622,8 @@ class Bench:
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
+        if self.dkim:
+            self.dkim.stop()
         if self.remote:
             self.remote.stop()
         for m in self.mtas:
@@ -641,11 +659,14 @@ def main():
                     help="comma-separated MTAs (nqmail, postfix) and/or parts (local: workloads "
                     "(a) (b) through sendmail; smtp: (s) (e) (m) over SMTP; remote: (r) (f) relayed to an "
                     "SMTP sink; list: (L) a 10 000-subscriber list; pop3: (p) (l) qmail-pop3d "
-                    "against Dovecot); default: everything")
+                    "against Dovecot; dkim: (g) (v) DKIM signing and verification against "
+                    "OpenDKIM); default: everything")
     ap.add_argument("--list-subscribers", type=int, default=10000,
                     help="workload (L): subscribers of the list (10000)")
     ap.add_argument("--pop3-messages", type=int, default=10000,
                     help="workload (p): messages retrieved over POP3 (10000; (l) lists twice as many)")
+    ap.add_argument("--dkim-messages", type=int, default=2000,
+                    help="workloads (g) and (v): messages signed, and verified, each way (2000)")
     ap.add_argument("--timeout", type=int, default=300, help="seconds allowed per workload (300)")
     ap.add_argument("--workdir", help="where the temporary directory goes (/var/tmp)")
     ap.add_argument("--accounting", choices=("auto", "v2", "v1", "proc"), default="auto",
@@ -655,7 +676,7 @@ def main():
     ap.add_argument("--helper", required=True, help=argparse.SUPPRESS)   # bench/run compiles it
     args = ap.parse_args()
     words = [w for w in args.only.split(",") if w]
-    parts = ("local", "smtp", "remote", "list", "pop3")
+    parts = ("local", "smtp", "remote", "list", "pop3", "dkim")
     bad = [w for w in words if w not in ("nqmail", "postfix") + parts]
     if bad:
         ap.error("--only: unknown %s (nqmail, postfix, %s)" % (", ".join(bad), ", ".join(parts)))
@@ -663,7 +684,8 @@ def main():
     args.parts = [p for p in parts if p in words] or list(parts)
     if os.geteuid() != 0:
         fail("run as root (it creates a user, cgroups and a Postfix instance)")
-    if args.loops < 1 or args.messages < args.loops or args.recipients < 1:
+    if args.loops < 1 or args.messages < args.loops or args.recipients < 1 \
+       or args.dkim_messages < 2 * args.loops:
         fail("bad sizes")
 
     b = Bench(args)
@@ -687,7 +709,7 @@ def main():
             mta = Postfix(b) if name == "postfix" else Nqmail(b)
             b.mtas.append(mta)
             b.run_mta(mta)
-            if name == "postfix" and set(args.parts) & {"local", "smtp", "remote", "list"}:
+            if name == "postfix" and set(args.parts) & {"local", "smtp", "remote", "list", "dkim"}:
                 # after the run: the remote part adds relay settings
                 settings = mta.settings()
         b.compare()

@@ -67,7 +67,10 @@ try:
             t.ok(r.cmd("PASS x").startswith(b"-ERR"), "PASS without USER: -ERR")
             t.ok(r.cmd("STAT").startswith(b"-ERR"), "STAT before login: -ERR")
             for _ in range(25):
-                r.send("BOGUS\r\n")
+                try:
+                    r.send("BOGUS\r\n")
+                except (BrokenPipeError, ConnectionResetError):
+                    break   # it has hung up already: what the next check wants
             t.ok(r.closed(10) and b"too many errors" in r.buf, "too many bad commands: hung up", r.buf[-200:])
             r = Raw(s.port)
             r.line()

@@ -20,6 +20,17 @@ t = Tap()
 LMTP = os.path.join(BUILD, "bin", "qmail-lmtp")
 
 
+SERVERS = []
+
+
+def settle(timeout=5):
+    """Wait until no server is still in a session: qmail-lmtp may exit
+    right after its QUIT, before the server's thread has recorded it."""
+    end = time.time() + timeout
+    while time.time() < end and any(x.active for x in SERVERS):
+        time.sleep(0.01)
+
+
 class Server:
     """One LMTP server. replies: stage -> reply text (lines joined by \\n,
     sent CRLF) or "close" (hang up at that stage) or "silent" (say
@@ -31,6 +42,8 @@ class Server:
                         "mail": "250 2.1.0 ok", "rcpt": "250 2.1.5 ok", "data": "354 go ahead", "end": "250 2.0.0 saved"}
         self.replies.update(replies or {})
         self.cmds, self.data, self.sessions = [], [], 0
+        self.active = False
+        SERVERS.append(self)
         if unix:
             self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             self.s.bind(unix)
@@ -52,12 +65,14 @@ class Server:
             except OSError:
                 continue
             self.sessions += 1
+            self.active = True
             try:
                 self.session(c)
             except OSError:
                 pass
             finally:
                 c.close()
+                self.active = False
 
     def say(self, c, stage):
         r = self.replies[stage]
@@ -106,7 +121,11 @@ class Server:
         self.s.close()
 
 
+LAST = {}
+
+
 def lmtp(args, message=b"Subject: x\n\nhello\n", env=None, onfile=True, timeout=60):
+    LAST["start"] = time.time()
     e = {"PATH": "/usr/bin:/bin", "SENDER": "from@example.test", "RECIPIENT": "joe@dove.test",
          "DTLINE": "Delivered-To: alias-dove-joe@dove.test\n"}
     e.update(env or {})
@@ -121,6 +140,8 @@ def lmtp(args, message=b"Subject: x\n\nhello\n", env=None, onfile=True, timeout=
         f.close()
     else:
         p = subprocess.run([LMTP] + args, input=message, capture_output=True, env=e, timeout=timeout)
+    LAST["elapsed"] = time.time() - LAST["start"]
+    settle()
     return p.returncode, p.stderr.decode("utf-8", "replace")
 
 
@@ -220,7 +241,7 @@ t.ok(code == 111 and "unable to connect" in err, "a missing socket: exit 111", e
 s = Server({"greeting": "silent"})
 start = time.time()
 code, err = lmtp(["-t", "1", s.spec])
-t.ok(code == 111 and "timed out" in err and time.time() - start < 4, "a silent server: -t 1 times out, exit 111", err)
+t.ok(code == 111 and "timed out" in err and LAST["elapsed"] < 4, "a silent server: -t 1 times out, exit 111", err)
 s.close()
 
 # Mistakes in the .qmail line defer.

@@ -120,17 +120,6 @@ static void name(const char *n)
 #endif
 }
 
-/* Every descriptor above 2, as exec of a program with close-on-exec
- * everywhere would leave it. */
-static void closeabove2(void)
-{
-	long fd, max;
-	if (close_range(3, ~0U, 0) == 0) return;
-	max = sysconf(_SC_OPEN_MAX);
-	if (max < 0 || max > 65536) max = 65536;
-	for (fd = 3; fd < max; fd++) close((int)fd);
-}
-
 static int become(uid_t uid, gid_t gid)
 {
 	if (setgroups(1, &gid) < 0 || setgid(gid) < 0 || setuid(uid) < 0) return -1;
@@ -214,7 +203,7 @@ static _Noreturn void child(struct job *j, int out)
 	if (fd < 0) fail(EXIT_TEMP, "Unable to open the message file queue/", fn.s, errno == ENOENT ?
 	                 ": it does not exist." : ": permission or system trouble.");
 	if (fd_move(0, fd) < 0) fail(EXIT_TEMP, "Unable to move the message to fd 0.", 0, 0);
-	closeabove2();
+	fd_closefrom(3);
 
 	if (j->at < j->rcpt.len) domain = j->rcpt.s + j->at + 1;
 	j->rcpt.s[j->at] = 0;
@@ -300,7 +289,7 @@ static _Noreturn void helper(int in, int out)
 	sig_default(SIGCHLD);
 	sig_default(SIGPIPE);
 	if (fd_move(0, in) < 0 || fd_move(1, out) < 0) _exit(EXIT_TEMP);
-	closeabove2();
+	fd_closefrom(3);
 	if (become(ids.uid[R_QMAILP], ids.gid[R_QMAILP]) < 0) _exit(EXIT_TEMP);
 	name("qmail-getpw");
 	err_prog = "qmail-getpw";

@@ -168,15 +168,6 @@ static void getlimits(void)
 
 /* ---- a delivery child ------------------------------------------------------ */
 
-static void closeabove(int keep)
-{
-	long fd, max;
-	if (close_range((unsigned)keep + 1, ~0U, 0) == 0) return;
-	max = sysconf(_SC_OPEN_MAX);
-	if (max < 0 || max > 65536) max = 65536;
-	for (fd = keep + 1; fd < max; fd++) close((int)fd);
-}
-
 static int openmsg(unsigned long msg)
 {
 	buf fn = BUF_INIT;
@@ -256,7 +247,7 @@ static _Noreturn void child(struct rec **rs, size_t n, int out, int jobs)
 	fd = openmsg(rs[0]->msg);
 	if (fd < 0) _exit(0);
 	if (fd_move(0, fd) < 0) _exit(EXIT_TEMP);
-	closeabove(jobs >= 0 ? 3 : 2);
+	fd_closefrom(jobs >= 0 ? 4 : 3);
 	at = byte_rchr(rs[0]->rcpt.s, rs[0]->rcpt.len, '@');
 	host = rs[0]->rcpt.s + at + 1;
 	args[0] = (char *)(remoteprog ? remoteprog : "qmail-remote");

@@ -987,12 +987,6 @@ static int response(buf *out)
 	return 1;
 }
 
-static void wipe(buf *b)
-{
-	if (b->s) memset(b->s, 0, b->cap);
-	buf_free(b);
-}
-
 static void auth(const char *arg, size_t n)
 {
 	buf dec = BUF_INIT, user = BUF_INIT, pass = BUF_INIT, stamp = BUF_INIT;
@@ -1068,8 +1062,8 @@ static void auth(const char *arg, size_t n)
 		reply("454 4.7.0 temporary authentication failure");
 	}
 out:
-	wipe(&dec);
-	wipe(&pass);
+	buf_wipe(&dec);
+	buf_wipe(&pass);
 	buf_free(&user);
 	buf_free(&stamp);
 }

@@ -68,6 +68,17 @@ void buf_free(buf *b)
 	b->len = b->cap = 0;
 }
 
+void buf_wipe(buf *b)
+{
+	if (b->s) memset(b->s, 0, b->cap);
+	buf_free(b);
+}
+
+int buf_eq(const buf *a, const buf *b)
+{
+	return a->len == b->len && (!a->len || memcmp(a->s, b->s, a->len) == 0);
+}
+
 int buf_starts(const buf *b, const char *prefix)
 {
 	size_t n = strlen(prefix);

@@ -27,6 +27,8 @@ int buf_copys(buf *b, const char *s);
 int buf_put0(buf *b);                     /* append a counted NUL byte */
 void buf_trunc(buf *b, size_t n);
 void buf_free(buf *b);
+void buf_wipe(buf *b);                  /* zero every byte (secrets), then free */
+int buf_eq(const buf *a, const buf *b);  /* same length and bytes */
 int buf_starts(const buf *b, const char *prefix);
 
 #endif

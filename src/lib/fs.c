@@ -83,6 +83,17 @@ int fd_nonblock(int fd, int on)
 	return fcntl(fd, F_SETFL, on ? (f | O_NONBLOCK) : (f & ~O_NONBLOCK));
 }
 
+/* What exec with close-on-exec everywhere would leave, for children
+ * that run linked-in code instead of executing a program. */
+void fd_closefrom(int fd)
+{
+	long i, max;
+	if (close_range((unsigned)fd, ~0U, 0) == 0) return;
+	max = sysconf(_SC_OPEN_MAX);
+	if (max < 0 || max > 65536) max = 65536;
+	for (i = fd; i < max; i++) close((int)i);
+}
+
 int fd_move(int to, int from)
 {
 	if (to == from) return 0;

@@ -18,5 +18,6 @@ int lock_un(int fd);
 int fd_cloexec(int fd);
 int fd_nonblock(int fd, int on);
 int fd_move(int to, int from);              /* dup2 + close */
+void fd_closefrom(int fd);                  /* close fd and every descriptor above it */
 
 #endif

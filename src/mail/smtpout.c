@@ -358,10 +358,8 @@ static int auth(const smtpext *e, const buf *user, const buf *pass)
 died:
 	next(" but connection died during authentication. (#4.4.2)\n", 0);
 out:
-	if (enc.s) memset(enc.s, 0, enc.cap);
-	if (b.s) memset(b.s, 0, b.cap);
-	buf_free(&enc);
-	buf_free(&b);
+	buf_wipe(&enc);
+	buf_wipe(&b);
 	return r;
 }
 
@@ -730,12 +728,6 @@ static void route(struct job *j)
 	buf_free(&why);
 }
 
-static void wipe(buf *b)
-{
-	if (b->s) memset(b->s, 0, b->cap);
-	buf_free(b);
-}
-
 /* The checks of the command line, then the route. */
 static void begin(struct job *j, const char *host, const char *sender, char *const *recips, int n)
 {
@@ -743,8 +735,8 @@ static void begin(struct job *j, const char *host, const char *sender, char *con
 	buf w = BUF_INIT;
 	int r;
 
-	wipe(&j->user);
-	wipe(&j->pass);
+	buf_wipe(&j->user);
+	buf_wipe(&j->pass);
 	mtasts_free(&j->sts);
 	memset(j, 0, sizeof *j);
 	lastwhy.len = 0;
@@ -837,18 +829,13 @@ int smtpout_run(const char *host, const char *sender, char *const *recips, int n
 
 /* Whether the session kept after job a (for keptfor) can take job b: the same host,
  * the same route (relay, port, credentials) and the same TLS policy. */
-static int sameb(const buf *a, const buf *b)
-{
-	return a->len == b->len && (!a->len || memcmp(a->s, b->s, a->len) == 0);
-}
-
 static int samedest(const struct job *a, const struct job *b)
 {
 	if (!keptfor.s || !case_eq(keptfor.s, b->host)) return 0;
 	if (a->route.found != b->route.found || a->pol.level != b->pol.level) return 0;
 	if ((a->pol.cafile == 0) != (b->pol.cafile == 0) || (a->pol.cafile && strcmp(a->pol.cafile, b->pol.cafile))) return 0;
 	if (a->hasauth != b->hasauth) return 0;
-	if (a->hasauth && (!sameb(&a->user, &b->user) || !sameb(&a->pass, &b->pass))) return 0;
+	if (a->hasauth && (!buf_eq(&a->user, &b->user) || !buf_eq(&a->pass, &b->pass))) return 0;
 	if (!a->route.found) return 1;
 	return a->route.literal == b->route.literal && a->route.port == b->route.port &&
 	       case_eq(a->route.relay, b->route.relay);

@@ -87,7 +87,6 @@ int smtpauth_find(const char *key, buf *user, buf *pass, buf *why)
 		r = -1;
 	}
 	/* the buffer held passwords: do not leave them in freed memory */
-	if (lines.s) memset(lines.s, 0, lines.cap);
-	buf_free(&lines);
+	buf_wipe(&lines);
 	return r;
 }

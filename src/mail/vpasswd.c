@@ -70,6 +70,5 @@ int vpasswd_edit(const buf *f, const char *login, size_t ll, const char *line, b
 
 void vpw_free(struct vpw *v)
 {
-	if (v->line.s) memset(v->line.s, 0, v->line.cap);
-	buf_free(&v->line);
+	buf_wipe(&v->line);
 }

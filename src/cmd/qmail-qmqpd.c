@@ -115,26 +115,12 @@ static void message(qq *q, size_t n)
  * else 1 with the address in b (NUL-terminated). */
 static int field(buf *b, size_t *rest)
 {
-	size_t len;
-
-	b->len = 0;
-	if (buf_ready(b, 0) < 0) err_nomem();
-	b->s[0] = 0;   /* an empty address is still a string */
-	if (ns_getlen(&in, *rest, &len) != 1 || ns_size(len) > *rest) {
-		if (errno != ETIMEDOUT && errno != EPIPE) errno = EPROTO;
-		hangup("malformed envelope");
-	}
-	*rest -= ns_size(len);
-	if (len > ENVELOPE_ADDR_MAX) {
-		if (ns_skip(&in, len) < 0 || ns_getcomma(&in) < 0) hangup("malformed envelope");
-		return 0;
-	}
-	if (ns_getbytes(&in, len, b) < 0) {
+	int r = ns_field(&in, b, ENVELOPE_ADDR_MAX, rest);
+	if (r < 0) {
 		if (errno == ENOMEM) err_nomem();
 		hangup("malformed envelope");
 	}
-	if (ns_getcomma(&in) < 0) hangup("malformed envelope");
-	return 1;
+	return r;
 }
 
 int main(void)

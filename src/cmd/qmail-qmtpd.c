@@ -149,26 +149,12 @@ static void message(qq *q, size_t n)
  * is what is left of the enclosing netstring, which this one must fit. */
 static int field(buf *b, size_t max, size_t *rest)
 {
-	size_t len, room = rest ? *rest : SIZE_MAX;
-
-	b->len = 0;
-	if (buf_ready(b, 0) < 0) err_nomem();
-	b->s[0] = 0;   /* an empty address is still a string */
-	if (ns_getlen(&in, room, &len) != 1 || (rest && ns_size(len) > *rest)) {
-		if (errno != ETIMEDOUT && errno != EPIPE) errno = EPROTO;
-		hangup("malformed package");
-	}
-	if (rest) *rest -= ns_size(len);
-	if (len > max) {
-		if (ns_skip(&in, len) < 0 || ns_getcomma(&in) < 0) hangup("malformed package");
-		return 0;
-	}
-	if (ns_getbytes(&in, len, b) < 0) {
+	int r = ns_field(&in, b, max, rest);
+	if (r < 0) {
 		if (errno == ENOMEM) err_nomem();
 		hangup("malformed package");
 	}
-	if (ns_getcomma(&in) < 0) hangup("malformed package");
-	return 1;
+	return r;
 }
 
 static void respond(char code, const char *text)

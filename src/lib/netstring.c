@@ -113,6 +113,25 @@ int ns_get(io_in *in, buf *b, size_t max, size_t *wire)
 	return 1;
 }
 
+int ns_field(io_in *in, buf *b, size_t max, size_t *room)
+{
+	size_t len, limit = room ? *room : (size_t)-1;
+
+	b->len = 0;
+	if (buf_ready(b, 0) < 0) return -1;
+	b->s[0] = 0;
+	if (ns_getlen(in, limit, &len) != 1) {
+		if (errno != ETIMEDOUT && errno != EPIPE && errno != ENOMEM) errno = EPROTO;
+		return -1;
+	}
+	if (room) {
+		if (ns_size(len) > *room) { errno = EPROTO; return -1; }
+		*room -= ns_size(len);
+	}
+	if (len > max) return ns_skip(in, len) < 0 || ns_getcomma(in) < 0 ? -1 : 0;
+	return ns_getbytes(in, len, b) < 0 || ns_getcomma(in) < 0 ? -1 : 1;
+}
+
 int ns_parse(const char *s, size_t n, size_t *pos, const char **p, size_t *len)
 {
 	size_t i = *pos, v = 0, digits = 0;

@@ -49,6 +49,13 @@ int ns_getcomma(io_in *in);
  * stream stays in step and the caller can answer. *wire, when not 0,
  * gets the netstring's size on the wire after a return of 1 or ERANGE. */
 int ns_get(io_in *in, buf *b, size_t max, size_t *wire);
+/* A field inside an enclosing netstring of which *room bytes are left
+ * (room 0: no enclosing one): the whole netstring must fit in *room,
+ * checked from its length before any content is read, and *room loses
+ * its size. Its content goes into b (NUL-terminated, "" when empty)
+ * when at most max bytes: 1; a longer one is read and dropped: 0; -1
+ * on error (EPROTO for one that does not fit, as for any malformed). */
+int ns_field(io_in *in, buf *b, size_t max, size_t *room);
 
 /* The netstring at s[*pos..n): returns 1 with *p and *len pointing at
  * its bytes and *pos moved past it; 0 when *pos == n; -1 with EPROTO

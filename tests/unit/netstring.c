@@ -75,6 +75,17 @@ int main(void)
 	FEED("12:hello");
 	errno = 0;
 	ok(ns_get(&in, &b, 100, 0) == -1 && errno == EPIPE, "end inside the bytes is EPIPE");
+
+	{
+		size_t room = 4 + 3 + 6;   /* "2:ab," "0:," and "1:x," take 13 */
+		feed("2:ab,0:,1:x,5:toolong,", 22);
+		ok(ns_field(&in, &b, 10, &room) == 1 && b.len == 2 && strcmp(b.s, "ab") == 0 && room == 8, "ns_field: a field, room counted");
+		ok(ns_field(&in, &b, 10, &room) == 1 && b.len == 0 && b.s[0] == 0 && room == 5, "ns_field: the empty field is \"\"");
+		ok(ns_field(&in, &b, 0, &room) == 0 && room == 1, "ns_field: longer than max is read and dropped");
+		ok(ns_field(&in, &b, 10, &room) == -1 && errno == EPROTO, "ns_field: one that does not fit its room is refused");
+		feed("3:abc,", 6);
+		ok(ns_field(&in, &b, 10, 0) == 1 && strcmp(b.s, "abc") == 0, "ns_field: no enclosing netstring");
+	}
 	FEED("5:hello");
 	errno = 0;
 	ok(ns_get(&in, &b, 100, 0) == -1 && errno == EPIPE, "end before the comma is EPIPE");

@@ -7,13 +7,13 @@ single-user one. tcpserver runs with -H -R -l so that nothing queries a
 resolver. Raw is a socket that reads POP3 lines, for what poplib hides
 (pipelining, STLS with bytes behind it, garbage).
 """
-import os, pwd, signal, socket, ssl, subprocess, sys, time
+import os, socket, ssl, subprocess, sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 sys.path.insert(0, os.path.join(HERE, "..", "qmail-smtpd"))
 from nqtest import IS_ROOT, wait  # noqa: E402
-from smtpdlib import free_port, make_cert, prepare  # noqa: E402,F401
+from smtpdlib import TcpServer, free_port, make_cert, prepare  # noqa: E402,F401
 
 
 def noverify():
@@ -42,85 +42,13 @@ def put_message(maildir, name, data, sub="new", owner=None):
     return p
 
 
-class Pop3Server:
+class Pop3Server(TcpServer):
     """tcpserver running qmail-popup on a free loopback port.
     env: extra environment (POP3S, POP3PLAINLOOPBACK, APOP ...)."""
 
     def __init__(self, q, env=None, addr="127.0.0.1", maildir="Maildir", hostname="pop.example.test"):
-        self.q = q
-        self.addr = addr
-        self.logpath = os.path.join(q.base, "pop3-%d.log" % id(self))
-        fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
-        base = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-        for k in ("NQ_BUILD",):
-            if k in os.environ:
-                base[k] = os.environ[k]
-        base.update(env or {})
-        pre = None
-        if q.as_owner():
-            pw = pwd.getpwnam(q.owner)
-
-            def pre():
-                os.setgroups([])
-                os.setgid(pw.pw_gid)
-                os.setuid(pw.pw_uid)
-        for _ in range(20):
-            self.port = free_port(fam, addr)
-            log = open(self.logpath, "ab")
-            self.proc = subprocess.Popen(
-                ["tcpserver", "-H", "-R", "-l", "localhost", "-c", "100", "-b", "50",
-                 addr, str(self.port), q.bin("qmail-popup"), hostname,
-                 q.bin("checkpassword"), q.bin("qmail-pop3d"), maildir],
-                env=base, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                preexec_fn=pre, start_new_session=True)
-            log.close()
-            if wait(lambda: self._up(fam) or self.proc.poll() is not None, 10) and self.proc.poll() is None:
-                return
-        raise RuntimeError("tcpserver did not start: " + self.log())
-
-    def _up(self, fam):
-        s = socket.socket(fam, socket.SOCK_STREAM)
-        try:
-            s.settimeout(1)
-            s.connect((self.addr, self.port))
-            s.close()
-            return True
-        except OSError:
-            return False
-
-    def log(self):
-        try:
-            with open(self.logpath, "rb") as f:
-                return f.read().decode("utf-8", "replace")
-        except FileNotFoundError:
-            return ""
-
-    def stop(self):
-        if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        # sessions still running: in tcpserver's session (the user's
-        # qmail-pop3d too: setuid keeps the session id)
-        for pid in os.listdir("/proc"):
-            if pid.isdigit():
-                try:
-                    if os.getsid(int(pid)) == self.proc.pid:
-                        os.kill(int(pid), signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *a):
-        self.stop()
+        self._start(q, addr, "pop3", ["-c", "100", "-b", "50"],
+                    [q.bin("qmail-popup"), hostname, q.bin("checkpassword"), q.bin("qmail-pop3d"), maildir], env)
 
 
 class Raw:

@@ -71,23 +71,21 @@ def make_cert(path, cn="example.test"):
     return path
 
 
-class Server:
-    """tcpserver running DIR/bin/qmail-smtpd on a free loopback port.
-    env: extra environment (RELAYCLIENT, SUBMISSION, ...); args: the
-    qmail-smtpd arguments (a checkpassword command line)."""
+class TcpServer:
+    """tcpserver (-H -R: no DNS) on a free loopback port running argv, as
+    the instance's owner for a single-user instance; its log, and a stop
+    that also kills the sessions still running (they stay in tcpserver's
+    session, setuid or not). Subclasses call _start."""
 
-    def __init__(self, q, env=None, args=(), addr="127.0.0.1", limit=400, prog="qmail-smtpd"):
+    def _start(self, q, addr, name, tcpargs, argv, env):
         self.q = q
         self.addr = addr
-        self.logpath = os.path.join(q.base, "smtpd-%d.log" % id(self))
+        self.logpath = os.path.join(q.base, "%s-%d.log" % (name, id(self)))
         fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
         base = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+        if "NQ_BUILD" in os.environ:
+            base["NQ_BUILD"] = os.environ["NQ_BUILD"]
         base.update(env or {})
-        if q.mode == "root":
-            ids = q.role_ids()
-            ug = ["-u", str(ids["qmaild"][0]), "-g", str(ids["qmaild"][1])]
-        else:
-            ug = []
         pre = None
         if q.as_owner():
             pw = pwd.getpwnam(q.owner)
@@ -96,12 +94,11 @@ class Server:
                 os.setgroups([])
                 os.setgid(pw.pw_gid)
                 os.setuid(pw.pw_uid)
-        for attempt in range(20):
+        for _ in range(20):
             self.port = free_port(fam, addr)
             log = open(self.logpath, "ab")
             self.proc = subprocess.Popen(
-                ["tcpserver", "-H", "-R", "-l", "localhost", "-c", str(limit), "-b", "200"] + ug +
-                [addr, str(self.port), q.bin(prog)] + list(args),
+                ["tcpserver", "-H", "-R", "-l", "localhost"] + list(tcpargs) + [addr, str(self.port)] + list(argv),
                 env=base, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                 preexec_fn=pre, start_new_session=True)
             log.close()
@@ -137,8 +134,6 @@ class Server:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
-        # qmail-smtpd processes still serving a connection: in the same
-        # session as tcpserver.
         for pid in os.listdir("/proc"):
             if pid.isdigit():
                 try:
@@ -152,6 +147,20 @@ class Server:
 
     def __exit__(self, *a):
         self.stop()
+
+
+class Server(TcpServer):
+    """tcpserver running DIR/bin/qmail-smtpd on a free loopback port.
+    env: extra environment (RELAYCLIENT, SUBMISSION, ...); args: the
+    qmail-smtpd arguments (a checkpassword command line)."""
+
+    def __init__(self, q, env=None, args=(), addr="127.0.0.1", limit=400, prog="qmail-smtpd"):
+        if q.mode == "root":
+            ids = q.role_ids()
+            ug = ["-u", str(ids["qmaild"][0]), "-g", str(ids["qmaild"][1])]
+        else:
+            ug = []
+        self._start(q, addr, "smtpd", ["-c", str(limit), "-b", "200"] + ug, [q.bin(prog)] + list(args), env)
 
 
 class Raw:

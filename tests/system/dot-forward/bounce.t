@@ -35,17 +35,5 @@ with Box(t, "dfb") as b:
              "the program's words, then dot-forward's (qmail-local joins lines with '/')"),
             ("refused", b"dfb-token-2", ["dot-forward: unable to forward the message: mail server permanently rejected message (#5.3.0)"],
              "dot-forward's report of qmail-queue's permanent refusal")):
-        t.ok(b.deliver(b"Subject: s\n\n" + token + b"\n", [b.addr(ext)], sender=back),
-             "message to user-%s done" % ext, b.q.logtext())
-        got = [x for x in b.maildir(rel="Back") if token in x]
-        t.eq(len(got), 1, "%s: one bounce in the sender's Maildir" % ext, b.q.logtext())
-        if got:
-            m = got[0]
-            t.ok(m.startswith(b"Return-Path: <>\n") and b"\nSubject: failure notice\n" in m,
-                 "%s: it is a bounce" % ext, m[:400])
-            t.ok(all(("<%s>:\n%s" % (b.addr(ext), x)).encode() in m for x in texts),
-                 "%s: the bounce carries %s" % (ext, what), m[:2000])
-            t.ok(b"This is a permanent error" in m, "%s: as a permanent error" % ext, m[:2000])
-        t.ok(not any(token in x for x in b.maildir() + b.maildir(rel="One")),
-             "%s: nothing forwarded, ./Maildir/ not reached" % ext)
+        b.check_bounce(ext, token, texts, what, back, untouched=("Maildir", "One"))
 t.done()

@@ -106,6 +106,28 @@ class Box:
         rc = self.send(message, rcpts, sender)
         return rc == 0 and self.idle(timeout)
 
+    def check_bounce(self, ext, token, texts, what, sender, untouched=("Maildir",)):
+        """A message with token, sent by sender to user-ext whose .qmail
+        program fails permanently, comes back as one bounce in the
+        sender's ./Back/ Maildir carrying each of texts after the failed
+        address, as a permanent error; nothing reached the Maildirs in
+        untouched (the .qmail lines after the program, the forward's
+        target)."""
+        t = self.t
+        t.ok(self.deliver(b"Subject: s\n\n" + token + b"\n", [self.addr(ext)], sender=sender),
+             "message to user-%s done" % ext, self.q.logtext())
+        got = [x for x in self.maildir(rel="Back") if token in x]
+        t.eq(len(got), 1, "%s: one bounce in the sender's Maildir" % ext, self.q.logtext())
+        if got:
+            m = got[0]
+            t.ok(m.startswith(b"Return-Path: <>\n") and b"\nSubject: failure notice\n" in m,
+                 "%s: it is a bounce" % ext, m[:400])
+            t.ok(all(("<%s>:\n%s" % (self.addr(ext), x)).encode() in m for x in texts),
+                 "%s: the bounce carries %s" % (ext, what), m[:2000])
+            t.ok(b"This is a permanent error" in m, "%s: as a permanent error" % ext, m[:2000])
+        t.ok(not any(token in x for d in untouched for x in self.maildir(rel=d)),
+             "%s: nothing forwarded, ./Maildir/ not reached" % ext)
+
     def wait_for(self, pred, timeout=30):
         return self.q.wait(pred, timeout)
 

@@ -134,6 +134,8 @@ static int tagged(const char *s, size_t n, const char *tag)
 	return n >= 5 && case_eqn(s, tag, 4) && (s[4] == '=' || s[4] == '+' || s[4] == '-');
 }
 
+int srs_tagged(const char *s, size_t n) { return tagged(s, n, "SRS0") || tagged(s, n, "SRS1"); }
+
 static int emit(buf *out, const char *tag, const char *h, const char *const *f, const size_t *flen,
                 size_t nf, const char *domain)
 {

@@ -83,6 +83,9 @@ int srs_reverse(buf *out, const struct srs_cfg *c, const char *local, size_t len
 
 /* For an envelope recipient addr[0..len): SRS_NOTSRS when it is not at
  * the SRS domain or has no SRS tag, else what srs_reverse says. */
+/* Whether the local part s[0..n) starts as an SRS0 or SRS1 address
+ * does: a test that needs no control file. */
+int srs_tagged(const char *s, size_t n);
 int srs_check(const struct srs_cfg *c, const char *addr, size_t len, time_t now);
 
 /* A short text for an SRS_ result. */
